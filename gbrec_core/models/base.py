@@ -1,0 +1,260 @@
+"""The Recommender interface and the machinery every model shares.
+
+A model sees ratings with the data set's own ids; internally it works on dense
+indices (``IdMap``). ``recommend`` and ``similar_items`` take and return data-set
+ids; unknown users get the popularity fallback, never an exception.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, ClassVar, Self
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from gbrec_core.errors import InvalidInputError, NotFittedError
+from gbrec_core.models import persistence
+
+BATCH_USERS = 2048
+
+
+@dataclasses.dataclass(frozen=True)
+class IdMap:
+    """Sorted external ids and the lookup from external id to dense index."""
+
+    ids: np.ndarray
+
+    @classmethod
+    def from_values(cls, values: np.ndarray) -> IdMap:
+        return cls(np.unique(np.asarray(values, dtype=np.int64)))
+
+    def __len__(self) -> int:
+        return int(self.ids.shape[0])
+
+    def index_of(self, external: np.ndarray) -> np.ndarray:
+        """Dense index of each id, -1 where unknown."""
+        external = np.asarray(external, dtype=np.int64)
+        pos = np.searchsorted(self.ids, external)
+        pos = np.clip(pos, 0, max(len(self) - 1, 0))
+        found = (len(self) > 0) & (self.ids[pos] == external) if len(self) else np.zeros_like(external, dtype=bool)
+        return np.where(found, pos, -1).astype(np.int64)
+
+
+@dataclasses.dataclass(frozen=True)
+class ItemVectors:
+    """Item embeddings whose inner product with a user vector is the model's score."""
+
+    book_ids: np.ndarray
+    vectors: np.ndarray
+
+
+class Recommender(ABC):
+    """fit / recommend / similar_items / save / load over data-set ids."""
+
+    name: ClassVar[str]
+
+    def __init__(self) -> None:
+        self.users: IdMap | None = None
+        self.items: IdMap | None = None
+        self.seen: sp.csr_matrix | None = None
+        self.popularity: np.ndarray | None = None
+
+    # ---- public API -------------------------------------------------------------------
+    def fit(self, ratings: pd.DataFrame, books: pd.DataFrame | None = None) -> Self:
+        """Learn from ``ratings`` (user_id, book_id, rating); ``books`` adds the catalogue."""
+        _check_columns(ratings)
+        catalogue = ratings["book_id"].to_numpy()
+        if books is not None and "book_id" in books:
+            catalogue = np.concatenate([catalogue, books["book_id"].to_numpy()])
+        self.users = IdMap.from_values(ratings["user_id"].to_numpy())
+        self.items = IdMap.from_values(catalogue)
+        self.seen = self._interactions(ratings)
+        counts = np.asarray((self.seen > 0).sum(axis=0)).ravel().astype(np.float32)
+        self.popularity = counts / max(float(counts.max(initial=0.0)), 1.0)
+        self._fit(ratings, books)
+        return self
+
+    def recommend(
+        self, user_ids: np.ndarray, k: int = 10, exclude_seen: bool = True
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Top-``k`` book ids and scores per user, shape (n_users, k); -1 / -inf pad."""
+        users, items = self._require_fitted()
+        _check_k(k)
+        user_idx = users.index_of(np.atleast_1d(np.asarray(user_ids)))
+        out_ids = np.full((user_idx.shape[0], k), -1, dtype=np.int64)
+        out_scores = np.full((user_idx.shape[0], k), -np.inf, dtype=np.float32)
+        for rows in _batches(user_idx.shape[0]):
+            scores = self._scores_for(user_idx[rows])
+            if exclude_seen:
+                self._mask_seen(scores, user_idx[rows])
+            top, top_scores = top_k(scores, k)
+            out_ids[rows] = np.where(top >= 0, items.ids[np.maximum(top, 0)], -1)
+            out_scores[rows] = top_scores
+        return out_ids, out_scores
+
+    def similar_items(self, book_ids: np.ndarray, k: int = 10) -> tuple[np.ndarray, np.ndarray]:
+        """Top-``k`` most similar books to each given book (itself excluded)."""
+        _, items = self._require_fitted()
+        _check_k(k)
+        item_idx = items.index_of(np.atleast_1d(np.asarray(book_ids)))
+        known = item_idx >= 0
+        scores = np.full((item_idx.shape[0], len(items)), -np.inf, dtype=np.float32)
+        if known.any():
+            scores[known] = self._item_similarity(item_idx[known])
+            scores[np.flatnonzero(known), item_idx[known]] = -np.inf
+        top, top_scores = top_k(scores, k)
+        return np.where(top >= 0, items.ids[np.maximum(top, 0)], -1), top_scores
+
+    def item_vectors(self) -> ItemVectors | None:
+        """Embeddings for a vector index, when the model has them."""
+        return None
+
+    def user_vectors(self, user_ids: np.ndarray) -> np.ndarray | None:
+        """Query vectors matching :meth:`item_vectors` (zeros for unknown users)."""
+        return None
+
+    @property
+    def is_fitted(self) -> bool:
+        return self.seen is not None
+
+    def config_dict(self) -> dict[str, Any]:
+        config = getattr(self, "config", None)
+        return dataclasses.asdict(config) if dataclasses.is_dataclass(config) else {}  # type: ignore[arg-type]
+
+    # ---- persistence ---------------------------------------------------------------------
+    def save(self, path: str | Path) -> Path:
+        """Write the model to a directory (versioned format, checksummed)."""
+        users, items = self._require_fitted()
+        assert self.seen is not None and self.popularity is not None
+        arrays = {
+            "users": users.ids,
+            "items": items.ids,
+            "seen_data": self.seen.data,
+            "seen_indices": self.seen.indices,
+            "seen_indptr": self.seen.indptr,
+            "popularity": self.popularity,
+            **{f"state_{k}": v for k, v in self._state().items()},
+        }
+        return persistence.write_model(Path(path), self.name, self.config_dict(), arrays)
+
+    @classmethod
+    def load(cls, path: str | Path) -> Self:
+        """Read a model written by :meth:`save`; raises ``ModelLoadError`` when invalid."""
+        name, config, arrays = persistence.read_model(Path(path), expected=cls.name)
+        model = cls._from_config(config)
+        model.users = IdMap(arrays["users"])
+        model.items = IdMap(arrays["items"])
+        shape = (len(model.users), len(model.items))
+        model.seen = sp.csr_matrix(
+            (arrays["seen_data"], arrays["seen_indices"], arrays["seen_indptr"]), shape=shape
+        )
+        model.popularity = arrays["popularity"]
+        state = {k.removeprefix("state_"): v for k, v in arrays.items() if k.startswith("state_")}
+        model._restore(state)
+        return model
+
+    @classmethod
+    def _from_config(cls, config: dict[str, Any]) -> Self:
+        return cls(**config)
+
+    # ---- what a model implements -------------------------------------------------------------
+    @abstractmethod
+    def _fit(self, ratings: pd.DataFrame, books: pd.DataFrame | None) -> None:
+        """Learn model state; ``users``, ``items``, ``seen`` and ``popularity`` are set."""
+
+    @abstractmethod
+    def _score_known(self, user_idx: np.ndarray) -> np.ndarray:
+        """Dense scores (len(user_idx), n_items) for known users (all indices >= 0)."""
+
+    def _item_similarity(self, item_idx: np.ndarray) -> np.ndarray:
+        """Dense similarity (len(item_idx), n_items); default: co-occurrence cosine."""
+        assert self.seen is not None
+        binary = (self.seen > 0).astype(np.float32).tocsc()
+        norms = np.sqrt(np.asarray(binary.multiply(binary).sum(axis=0)).ravel()) + 1e-9
+        cols = binary[:, item_idx]
+        co = np.asarray((cols.T @ binary).todense(), dtype=np.float32)
+        return co / (norms[item_idx, None] * norms[None, :])
+
+    def _state(self) -> dict[str, np.ndarray]:
+        return {}
+
+    def _restore(self, state: dict[str, np.ndarray]) -> None:
+        """Restore what :meth:`_state` returned."""
+
+    # ---- helpers -------------------------------------------------------------------------------
+    def _interactions(self, ratings: pd.DataFrame) -> sp.csr_matrix:
+        assert self.users is not None and self.items is not None
+        rows = self.users.index_of(ratings["user_id"].to_numpy())
+        cols = self.items.index_of(ratings["book_id"].to_numpy())
+        values = ratings["rating"].to_numpy(dtype=np.float32)
+        matrix = sp.csr_matrix((values, (rows, cols)), shape=(len(self.users), len(self.items)))
+        matrix.sum_duplicates()
+        return matrix
+
+    def _scores_for(self, user_idx: np.ndarray) -> np.ndarray:
+        assert self.popularity is not None
+        scores = np.tile(self.popularity, (user_idx.shape[0], 1)).astype(np.float32)
+        known = user_idx >= 0
+        if known.any():
+            scores[known] = self._score_known(user_idx[known])
+        return scores
+
+    def _mask_seen(self, scores: np.ndarray, user_idx: np.ndarray) -> None:
+        assert self.seen is not None
+        known = np.flatnonzero(user_idx >= 0)
+        if known.size == 0:
+            return
+        sub = self.seen[user_idx[known]].tocoo()
+        scores[known[sub.row], sub.col] = -np.inf
+
+    def _require_fitted(self) -> tuple[IdMap, IdMap]:
+        if self.users is None or self.items is None:
+            raise NotFittedError(f"{type(self).__name__} is not fitted; call fit() first")
+        return self.users, self.items
+
+
+def top_k(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Indices and values of the k largest entries per row, best first; -1 / -inf pad."""
+    n_rows, n_cols = scores.shape
+    take = min(k, n_cols)
+    idx = np.full((n_rows, k), -1, dtype=np.int64)
+    vals = np.full((n_rows, k), -np.inf, dtype=np.float32)
+    if take == 0:
+        return idx, vals
+    part = np.argpartition(-scores, take - 1, axis=1)[:, :take] if take < n_cols else np.tile(
+        np.arange(n_cols), (n_rows, 1)
+    )
+    part_vals = np.take_along_axis(scores, part, axis=1)
+    order = np.argsort(-part_vals, axis=1, kind="stable")
+    best = np.take_along_axis(part, order, axis=1)
+    best_vals = np.take_along_axis(part_vals, order, axis=1)
+    finite = np.isfinite(best_vals)
+    idx[:, :take] = np.where(finite, best, -1)
+    vals[:, :take] = np.where(finite, best_vals, -np.inf)
+    return idx, vals
+
+
+def _batches(n: int, size: int = BATCH_USERS) -> Iterator[slice]:
+    for start in range(0, n, size):
+        yield slice(start, min(start + size, n))
+
+
+def _check_columns(ratings: pd.DataFrame) -> None:
+    missing = {"user_id", "book_id", "rating"} - set(ratings.columns)
+    if missing:
+        raise InvalidInputError(f"ratings is missing columns: {sorted(missing)}")
+
+
+def _check_k(k: int) -> None:
+    if k < 1:
+        raise InvalidInputError(f"k must be >= 1, got {k}")
+
+
+def dumps_config(config: dict[str, Any]) -> str:
+    return json.dumps(config, sort_keys=True)

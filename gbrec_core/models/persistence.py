@@ -1,0 +1,95 @@
+"""Versioned, checksummed on-disk format shared by every model.
+
+A saved model is a directory holding ``manifest.json`` (format name and version,
+model name, config, per-array SHA-256) and ``arrays.npz``. Writes go to a temporary
+directory that is renamed into place, so a reader never sees half a model.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import tempfile
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from gbrec_core.errors import ModelLoadError
+
+FORMAT = "gbrec-model"
+FORMAT_VERSION = 1
+MANIFEST = "manifest.json"
+ARRAYS = "arrays.npz"
+
+
+def array_digest(array: np.ndarray) -> str:
+    contiguous = np.ascontiguousarray(array)
+    digest = hashlib.sha256(str((contiguous.dtype.str, contiguous.shape)).encode())
+    digest.update(contiguous.tobytes())
+    return digest.hexdigest()
+
+
+def write_model(
+    path: Path, name: str, config: dict[str, Any], arrays: dict[str, np.ndarray]
+) -> Path:
+    path = path.resolve()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
+    try:
+        np.savez(staging / ARRAYS, **arrays)  # type: ignore[arg-type]
+        manifest = {
+            "format": FORMAT,
+            "format_version": FORMAT_VERSION,
+            "model": name,
+            "config": config,
+            "checksums": {key: array_digest(value) for key, value in arrays.items()},
+        }
+        (staging / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True))
+        if path.exists():
+            shutil.rmtree(path)
+        staging.rename(path)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return path
+
+
+def read_manifest(path: Path) -> dict[str, Any]:
+    try:
+        manifest = json.loads((path / MANIFEST).read_text())
+    except FileNotFoundError as e:
+        raise ModelLoadError(f"{path} is not a saved gbrec model (no {MANIFEST})") from e
+    except (OSError, ValueError) as e:
+        raise ModelLoadError(f"{path / MANIFEST} is unreadable: {e}") from e
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+        raise ModelLoadError(f"{path} holds a foreign file, not a {FORMAT}")
+    if manifest.get("format_version") != FORMAT_VERSION:
+        raise ModelLoadError(
+            f"{path} has format version {manifest.get('format_version')}, "
+            f"this gbrec reads version {FORMAT_VERSION}"
+        )
+    return manifest
+
+
+def read_model(
+    path: Path, expected: str | None = None
+) -> tuple[str, dict[str, Any], dict[str, np.ndarray]]:
+    manifest = read_manifest(path)
+    name = str(manifest["model"])
+    if expected is not None and name != expected:
+        raise ModelLoadError(f"{path} holds a '{name}' model, not '{expected}'")
+    try:
+        with np.load(path / ARRAYS, allow_pickle=False) as data:
+            arrays = {key: data[key] for key in data.files}
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as e:
+        raise ModelLoadError(f"{path / ARRAYS} is corrupted: {e}") from e
+    checksums: dict[str, str] = manifest.get("checksums", {})
+    if set(checksums) != set(arrays):
+        raise ModelLoadError(f"{path} is partial: arrays do not match the manifest")
+    for key, expected_digest in checksums.items():
+        if array_digest(arrays[key]) != expected_digest:
+            raise ModelLoadError(f"{path}: checksum mismatch for array '{key}'")
+    return name, dict(manifest.get("config", {})), arrays

@@ -1,0 +1,33 @@
+"""Popularity baseline: rank books by how many users rated them."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import ClassVar
+
+import numpy as np
+import pandas as pd
+
+from gbrec_core.models.base import Recommender
+
+
+@dataclasses.dataclass(frozen=True)
+class PopularityConfig:
+    """No knobs: kept for a uniform ``<Name>Config`` per model."""
+
+
+class PopularityRecommender(Recommender):
+    """Scores every book by its share of raters; same list for every user."""
+
+    name: ClassVar[str] = "popularity"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.config = PopularityConfig()
+
+    def _fit(self, ratings: pd.DataFrame, books: pd.DataFrame | None) -> None:
+        """Popularity is computed by the base class."""
+
+    def _score_known(self, user_idx: np.ndarray) -> np.ndarray:
+        assert self.popularity is not None
+        return np.tile(self.popularity, (user_idx.shape[0], 1))

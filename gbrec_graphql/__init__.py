@@ -1,0 +1,1 @@
+"""gbrec_graphql."""
