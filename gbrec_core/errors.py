@@ -69,15 +69,15 @@ class ModelLoadError(ModelError):
     """A saved model is corrupted, partial, foreign or of an unknown format."""
 
 
-class IndexError_(GbrecError):
-    """Base class of vector-index errors (named to avoid shadowing the builtin)."""
+class VectorIndexError(GbrecError):
+    """Base class of vector-index errors."""
 
 
-class IndexLoadError(IndexError_):
+class IndexLoadError(VectorIndexError):
     """A saved index is corrupted, partial or of an unknown format."""
 
 
-class IndexBudgetError(IndexError_):
+class IndexBudgetError(VectorIndexError):
     """An index would not fit in the configured memory budget."""
 
     code = "BAD_USER_INPUT"

@@ -36,6 +36,9 @@ class Settings(BaseSettings):
     download_url: str = (
         "https://github.com/zygmuntz/goodbooks-10k/releases/download/v1.0/goodbooks-10k.zip"
     )
+    download_sha256: str | None = Field(
+        default=None, description="Optional sha256 the downloaded zip must match."
+    )
     min_user_ratings: int = Field(default=1, ge=0, description="Validation: minimum ratings/user.")
 
     # models and evaluation
@@ -60,6 +63,12 @@ class Settings(BaseSettings):
     redis_url: str | None = None
     event_retention_days: int = Field(default=30, ge=1)
     event_buffer_size: int = Field(default=100_000, ge=0)
+    experiment_cache_seconds: float = Field(
+        default=1.0, ge=0.0, description="How long a process reuses an experiment definition."
+    )
+    experiment_snapshot_seconds: float = Field(
+        default=60.0, ge=0.0, description="Minimum interval between stored result snapshots."
+    )
 
     # vector index
     vector_backend: VectorBackend = "faiss"
@@ -73,6 +82,15 @@ class Settings(BaseSettings):
     require_key_for_reads: bool = False
     mutation_rate_limit: int = Field(default=60, ge=1, description="Mutations per key per minute.")
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    event_rate_limit: int = Field(
+        default=6000, ge=1, description="recordEvents calls per key per minute."
+    )
+    graphql_max_depth: int = Field(default=10, ge=2, description="Deepest selection allowed.")
+    graphql_max_aliases: int = Field(default=30, ge=0, description="Aliases per document.")
+    graphql_max_tokens: int = Field(default=2000, ge=100, description="Tokens per document.")
+    graphql_cache_size: int = Field(default=256, ge=1, description="Parse/validation LRU size.")
+    audit_max_entries: int = Field(default=100_000, ge=100, description="Audit stream cap.")
+    api_workers: int = Field(default=1, ge=1, description="uvicorn worker processes.")
 
     # orchestration
     freshness_warn_days: float = 5.0
