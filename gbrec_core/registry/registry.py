@@ -1,0 +1,286 @@
+"""ModelRegistry: MLflow runs, registered versions, aliases, the gate and rollback.
+
+Champion history: the registered model carries a tag holding the stack of former
+champions. ``promote`` pushes the outgoing champion; ``rollback`` pops the most recent
+former champion that still exists and makes it champion *without* pushing the version
+it replaces, so repeated rollbacks walk further back (v3 -> v2 -> v1) like undo, and
+raise ``NotFoundError`` once the stack is empty. The tag is read-modify-written, so two
+processes promoting in the same instant may lose one history entry (the aliases
+themselves stay correct).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import tempfile
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from gbrec_core.errors import NotFoundError, PromotionRefusedError
+from gbrec_core.models import Recommender
+from gbrec_core.registry.bundle import ModelBundle, read_bundle
+from gbrec_core.registry.gate import gate
+from gbrec_core.registry.mlflow_errors import mlflow_errors
+from gbrec_core.registry.provenance import FingerprintLike
+from gbrec_core.registry.tracking import BUNDLE_ARTIFACT, CHECKSUM_TAG, MODEL_TAG, log_run
+from gbrec_core.registry.types import (
+    CHALLENGER,
+    CHAMPION,
+    Deployment,
+    ModelVersionInfo,
+    PromotionDecision,
+)
+from gbrec_core.settings import Settings
+
+if TYPE_CHECKING:
+    from mlflow import MlflowClient
+    from mlflow.entities.model_registry import ModelVersion
+
+log = logging.getLogger(__name__)
+
+HISTORY_TAG = "gbrec.champion_history"
+_HISTORY_MAX = 50
+
+
+class ModelRegistry:
+    """The registered model ``settings.model_name`` in the MLflow registry."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.name = settings.model_name
+        self.tracking_uri = settings.tracking_uri
+
+    @cached_property
+    def client(self) -> MlflowClient:
+        from mlflow import MlflowClient
+
+        if self.tracking_uri.startswith("sqlite:"):
+            self.settings.ensure_home()
+        return MlflowClient(tracking_uri=self.tracking_uri, registry_uri=self.tracking_uri)
+
+    # ---- tracking --------------------------------------------------------------------------------
+    def log_training_run(
+        self,
+        model: Recommender,
+        metrics: dict[str, float],
+        params: dict[str, Any],
+        fingerprint: FingerprintLike | dict[str, Any],
+        lineage_tag: str | None = None,
+        plots: Sequence[str | Path] | None = None,
+    ) -> str:
+        """Log a run with the model's bundle as a pyfunc artifact; returns the run id."""
+        with mlflow_errors("log training run"):
+            return log_run(
+                self.client,
+                self._experiment_id(),
+                model=model,
+                metrics=metrics,
+                params=params,
+                fingerprint=fingerprint,
+                lineage_tag=lineage_tag,
+                plots=plots,
+            )
+
+    def _experiment_id(self) -> str:
+        from mlflow.exceptions import MlflowException
+
+        name = self.settings.mlflow_experiment
+        found = self.client.get_experiment_by_name(name)
+        if found is not None:
+            return str(found.experiment_id)
+        try:
+            return str(self.client.create_experiment(name, self.settings.artifact_root))
+        except MlflowException:
+            # Another process created it between our lookup and create.
+            found = self.client.get_experiment_by_name(name)
+            if found is None:
+                raise
+            return str(found.experiment_id)
+
+    # ---- versions --------------------------------------------------------------------------------
+    def register(self, run_id: str) -> ModelVersionInfo:
+        """Make the run's model a new version of the registered model."""
+        from mlflow.exceptions import MlflowException
+
+        with mlflow_errors(f"register run {run_id}"):
+            run = self.client.get_run(run_id)
+            try:
+                self.client.create_registered_model(self.name)
+            except MlflowException as e:
+                if e.error_code != "RESOURCE_ALREADY_EXISTS":
+                    raise
+            tags = {k: run.data.tags[k] for k in (CHECKSUM_TAG, MODEL_TAG) if k in run.data.tags}
+            mv = self.client.create_model_version(
+                self.name, f"{run.info.artifact_uri}/model", run_id=run_id, tags=tags
+            )
+            log.info("registered %s version %s from run %s", self.name, mv.version, run_id)
+            return self._info(mv, self._alias_map())
+
+    def versions(self) -> list[ModelVersionInfo]:
+        """Every version, newest first, with aliases and its run's metrics."""
+        with mlflow_errors("list model versions"):
+            found = self.client.search_model_versions(f"name = '{self.name}'")
+            aliases = self._alias_map() if found else {}
+            infos = [self._info(mv, aliases) for mv in found]
+        return sorted(infos, key=lambda i: int(i.version), reverse=True)
+
+    def version(self, version_or_alias: str) -> ModelVersionInfo:
+        with mlflow_errors(f"get version {version_or_alias}"):
+            return self._info(self._model_version(version_or_alias), self._alias_map())
+
+    def champion(self) -> ModelVersionInfo | None:
+        current = self.champion_version()
+        return None if current is None else self.version(current)
+
+    def champion_version(self) -> str | None:
+        """The champion alias's version number: one cheap call (what watchers poll)."""
+        return self._alias_version(CHAMPION)
+
+    def resolve(self, version_or_alias: str) -> str:
+        """Version number for a number or an alias; ``NotFoundError`` when unknown."""
+        with mlflow_errors(f"resolve {version_or_alias}"):
+            return str(self._model_version(version_or_alias).version)
+
+    def previous_champion(self) -> str | None:
+        """The version ``rollback()`` would restore, or None."""
+        current = self.champion_version()
+        with mlflow_errors("read champion history"):
+            for candidate in reversed(self._history()):
+                if candidate != current and self._exists(candidate):
+                    return candidate
+        return None
+
+    # ---- aliases: promote, propose, rollback -----------------------------------------------------
+    def evaluate_gate(self, version: str) -> PromotionDecision:
+        """Apply the promotion gate to ``version`` against the current champion."""
+        metric = self.settings.primary_metric
+        candidate = self.version(version)
+        champion = self.champion()
+        if champion is not None and champion.version == candidate.version:
+            champion = None
+        accepted, reason = gate(
+            metric=metric,
+            tolerance=self.settings.promotion_tolerance,
+            candidate=candidate.metrics.get(metric),
+            champion=None if champion is None else champion.metrics.get(metric),
+            champion_version=None if champion is None else champion.version,
+        )
+        return PromotionDecision(
+            version=candidate.version,
+            accepted=accepted,
+            reason=reason,
+            metric=metric,
+            candidate_value=candidate.metrics.get(metric),
+            champion_version=None if champion is None else champion.version,
+            champion_value=None if champion is None else champion.metrics.get(metric),
+        )
+
+    def propose(self, version: str) -> PromotionDecision:
+        """Make ``version`` the challenger; promote it when the gate accepts."""
+        with mlflow_errors(f"set challenger {version}"):
+            self.client.set_registered_model_alias(self.name, CHALLENGER, version)
+        decision = self.evaluate_gate(version)
+        log.info("promotion gate for v%s: %s", version, decision.reason)
+        if not decision.accepted:
+            return decision
+        deployment = self.promote(version, force=True)
+        return PromotionDecision(**{**vars(decision), "deployment": deployment})
+
+    def promote(self, version: str, force: bool = False) -> Deployment:
+        """Point ``champion`` at ``version``; without ``force`` the gate must accept."""
+        version = self.resolve(version)
+        if not force:
+            decision = self.evaluate_gate(version)
+            if not decision.accepted:
+                raise PromotionRefusedError(f"v{version} not promoted: {decision.reason}")
+        previous = self.champion_version()
+        with mlflow_errors(f"promote {version}"):
+            self.client.set_registered_model_alias(self.name, CHAMPION, version)
+            if previous is not None and previous != version:
+                self._write_history([*self._history(), previous])
+            if self._alias_version(CHALLENGER) == version:
+                self.client.delete_registered_model_alias(self.name, CHALLENGER)
+        log.info("champion of %s: v%s (was v%s)", self.name, version, previous)
+        return Deployment(version=version, previous_version=previous, at=datetime.now(UTC))
+
+    def rollback(self) -> Deployment:
+        """Restore the most recent former champion (see the module docstring)."""
+        current = self.champion_version()
+        with mlflow_errors("rollback"):
+            history = self._history()
+            while history:
+                candidate = history.pop()
+                if candidate != current and self._exists(candidate):
+                    self.client.set_registered_model_alias(self.name, CHAMPION, candidate)
+                    self._write_history(history)
+                    log.warning("rolled %s back from v%s to v%s", self.name, current, candidate)
+                    return Deployment(candidate, current, datetime.now(UTC))
+        raise NotFoundError(f"{self.name} has no previous champion to roll back to")
+
+    # ---- artifacts -------------------------------------------------------------------------------
+    def download(self, version: str, dest: Path) -> tuple[Path, ModelVersionInfo]:
+        """Download ``version``'s bundle into ``dest`` (created); not verified here."""
+        info = self.version(version)
+        dest.mkdir(parents=True, exist_ok=True)
+        with mlflow_errors(f"download version {version}"):
+            path = self.client.download_artifacts(str(info.run_id), BUNDLE_ARTIFACT, str(dest))
+        return Path(path), info
+
+    def load(self, version_or_alias: str) -> ModelBundle:
+        """Download and verify a version's bundle (checksum against the registry's tag)."""
+        tmp = Path(tempfile.mkdtemp(prefix="gbrec-load-"))
+        path, info = self.download(self.resolve(version_or_alias), tmp)
+        return read_bundle(path, expected_checksum=info.checksum)
+
+    # ---- helpers ---------------------------------------------------------------------------------
+    def _model_version(self, version_or_alias: str) -> ModelVersion:
+        if version_or_alias.isdigit():
+            return self.client.get_model_version(self.name, version_or_alias)
+        return self.client.get_model_version_by_alias(self.name, version_or_alias)
+
+    def _alias_version(self, alias: str) -> str | None:
+        try:
+            with mlflow_errors(f"read alias {alias}"):
+                return str(self.client.get_model_version_by_alias(self.name, alias).version)
+        except NotFoundError:
+            return None
+
+    def _alias_map(self) -> dict[str, list[str]]:
+        by_version: dict[str, list[str]] = {}
+        for alias in (CHAMPION, CHALLENGER):
+            version = self._alias_version(alias)
+            if version is not None:
+                by_version.setdefault(version, []).append(alias)
+        return by_version
+
+    def _exists(self, version: str) -> bool:
+        try:
+            with mlflow_errors(f"get version {version}"):
+                self.client.get_model_version(self.name, version)
+        except NotFoundError:
+            return False
+        return True
+
+    def _history(self) -> list[str]:
+        tags = self.client.get_registered_model(self.name).tags
+        return [str(v) for v in json.loads(tags.get(HISTORY_TAG, "[]"))]
+
+    def _write_history(self, history: list[str]) -> None:
+        value = json.dumps(history[-_HISTORY_MAX:])
+        self.client.set_registered_model_tag(self.name, HISTORY_TAG, value)
+
+    def _info(self, mv: ModelVersion, aliases: dict[str, list[str]]) -> ModelVersionInfo:
+        metrics = dict(self.client.get_run(mv.run_id).data.metrics) if mv.run_id else {}
+        return ModelVersionInfo(
+            version=str(mv.version),
+            aliases=sorted(set(aliases.get(str(mv.version), [])) | set(mv.aliases or [])),
+            metrics={k: float(v) for k, v in metrics.items()},
+            created_at=datetime.fromtimestamp(mv.creation_timestamp / 1000, tz=UTC),
+            run_id=mv.run_id,
+            checksum=(mv.tags or {}).get(CHECKSUM_TAG),
+            model=(mv.tags or {}).get(MODEL_TAG),
+        )

@@ -1,0 +1,290 @@
+"""ModelServer: the live champion plus cached versions, hot-swapped without downtime.
+
+Requests read ``self._live`` once and use that object to the end, so an in-flight
+request finishes on the version it started with; a swap is one reference assignment
+(atomic under the GIL) made only after the new version was loaded, checksum-verified
+and smoke-tested off to the side. Loads and swaps are serialised by one lock that
+requests never take.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+from collections import Counter, deque
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from gbrec_core.errors import (
+    InvalidInputError,
+    ModelLoadError,
+    NotFoundError,
+    RegistryError,
+    UnavailableError,
+)
+from gbrec_core.registry import CHAMPION, Deployment, ModelRegistry, ModelVersionInfo
+from gbrec_core.serving.cache import VersionCache
+from gbrec_core.serving.disk_cache import DiskCache
+from gbrec_core.serving.fallback import PopularityFallback
+from gbrec_core.serving.loader import LoadedVersion, VersionLoader
+from gbrec_core.serving.similar import VectorSearch, similar_books
+from gbrec_core.serving.types import FALLBACK_VERSION, Recommendation
+from gbrec_core.serving.watcher import Watcher
+from gbrec_core.settings import Settings
+
+log = logging.getLogger(__name__)
+_LOAD_ERRORS = (ModelLoadError, UnavailableError, NotFoundError, RegistryError)
+
+
+class ModelServer:
+    """Thread-safe recommend/similar over the registry's champion (see module docstring)."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        registry: ModelRegistry,
+        index: VectorSearch | None = None,
+        *,
+        books: pd.DataFrame | None = None,
+        index_version: str | None = None,
+    ) -> None:
+        self.settings = settings
+        self.registry = registry
+        self.disk = DiskCache(settings.resolved_home / "serving" / settings.model_name)
+        self.loader = VersionLoader(registry, self.disk)
+        self.cache = VersionCache(settings.model_cache_size, settings.model_cache_max_bytes)
+        self._index, self._index_version = index, index_version
+        self._books_fallback = None if books is None else PopularityFallback.from_books(books)
+        self._live: LoadedVersion | None = None
+        self._swap_lock = threading.RLock()
+        self._stats_lock = threading.Lock()
+        self._requests: Counter[str] = Counter()
+        self._counters: Counter[str] = Counter()
+        self._last_error: str | None = None
+        self._history: deque[tuple[float, str]] = deque(maxlen=1000)
+        self._watcher: Watcher | None = None
+
+    # ---- lifecycle -------------------------------------------------------------------------------
+    def start(self, watch: bool = True) -> None:
+        """Load the champion (registry, else the disk cache), then start the watcher."""
+        try:
+            self._swap_to(CHAMPION)
+        except _LOAD_ERRORS as e:
+            log.warning("no champion could be loaded at start (%s); serving popularity", e)
+        if watch and self._watcher is None:
+            self._watcher = Watcher(
+                self.settings.model_watch_interval, self.refresh, name="gbrec-model-watcher"
+            )
+            self._watcher.start()
+
+    def stop(self) -> None:
+        if self._watcher is not None:
+            self._watcher.stop(timeout=self.settings.model_watch_interval + 5)
+            self._watcher = None
+
+    def __enter__(self) -> ModelServer:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def refresh(self) -> bool:
+        """Check the champion alias now; swap when it moved. True when a swap happened."""
+        try:
+            target = self.registry.champion_version()
+        except UnavailableError as e:
+            self._count("watch_failures")
+            log.warning("champion poll failed, keeping v%s: %s", self._live_version(), e)
+            return False
+        if target is None or target == self._live_version():
+            return False
+        try:
+            self._swap_to(target)
+        except _LOAD_ERRORS:
+            return False  # already counted and logged by _swap_to
+        return True
+
+    # ---- requests --------------------------------------------------------------------------------
+    def recommend(self, user_id: int, k: int = 10, version: str | None = None) -> Recommendation:
+        if k < 1:
+            raise InvalidInputError(f"k must be >= 1, got {k}")
+        live = self._live if version is None else self.ensure_loaded(version)
+        if live is None:
+            return self._fallback_answer(user_id, k)
+        model = live.bundle.model
+        assert model.users is not None
+        if model.users.index_of(np.array([user_id]))[0] < 0:
+            ids, scores = live.bundle.fallback_ids[:k], live.bundle.fallback_scores[:k]
+            fallback = True
+        else:
+            top, top_scores = model.recommend(np.array([user_id], dtype=np.int64), k=k)
+            keep = top[0] >= 0
+            ids, scores, fallback = top[0][keep], top_scores[0][keep], False
+        self._count_request(live.version)
+        return Recommendation(
+            user_id=int(user_id),
+            version=live.version,
+            fallback=fallback,
+            book_ids=[int(i) for i in ids],
+            scores=[float(s) for s in scores],
+        )
+
+    async def arecommend(
+        self, user_id: int, k: int = 10, version: str | None = None
+    ) -> Recommendation:
+        """:meth:`recommend` in a worker thread, so the event loop never blocks on numpy."""
+        return await asyncio.to_thread(self.recommend, user_id, k, version)
+
+    def similar(self, book_id: int, k: int = 10) -> list[tuple[int, float]]:
+        """Books most similar to ``book_id`` under the live model (index when attached)."""
+        if k < 1:
+            raise InvalidInputError(f"k must be >= 1, got {k}")
+        live = self._live
+        if live is None:
+            raise UnavailableError("no model is loaded; similar books need one")
+        use_index = self._index if self._index_version in (None, live.version) else None
+        return similar_books(live.bundle, book_id, k, use_index)
+
+    async def asimilar(self, book_id: int, k: int = 10) -> list[tuple[int, float]]:
+        return await asyncio.to_thread(self.similar, book_id, k)
+
+    def attach_index(self, index: VectorSearch | None, version: str | None = None) -> None:
+        """Use ``index`` for :meth:`similar` (only while ``version`` serves, when given)."""
+        self._index, self._index_version = index, version
+
+    # ---- deployments -----------------------------------------------------------------------------
+    def deploy(self, version: str) -> Deployment:
+        """Load and warm ``version``, force it champion in the registry, then swap it in."""
+        with self._swap_lock:
+            loaded = self.ensure_loaded(version)
+            deployment = self.registry.promote(loaded.version, force=True)
+            self._install(loaded)
+        return deployment
+
+    def rollback(self) -> Deployment:
+        """Restore the previous champion in the registry and here, immediately."""
+        with self._swap_lock:
+            previous = self.registry.previous_champion()
+            if previous is None:
+                raise NotFoundError(f"{self.registry.name} has no previous champion")
+            loaded = self.ensure_loaded(previous)
+            deployment = self.registry.rollback()
+            if deployment.version != loaded.version:  # history moved under us
+                loaded = self.ensure_loaded(deployment.version)
+            self._install(loaded)
+        return deployment
+
+    def ensure_version(self, version_or_alias: str) -> ModelVersionInfo:
+        """Make a version (e.g. an experiment arm) resident; returns its info."""
+        return self.ensure_loaded(version_or_alias).info
+
+    def ensure_loaded(self, version_or_alias: str) -> LoadedVersion:
+        live = self._live
+        if version_or_alias == CHAMPION and live is not None:
+            return live
+        hit = self.cache.get(version_or_alias) if version_or_alias.isdigit() else None
+        if hit is not None:
+            return hit
+        with self._swap_lock:
+            version = self._resolve(version_or_alias)
+            hit = self.cache.get(version)
+            if hit is not None:
+                return hit
+            try:
+                loaded = self.loader.load(version)
+            except _LOAD_ERRORS as e:
+                self._record_failure(version, e)
+                raise
+            self.cache.put(loaded, pinned=self._pinned())
+            return loaded
+
+    # ---- introspection ---------------------------------------------------------------------------
+    def serving_version(self) -> ModelVersionInfo:
+        live = self._live
+        if live is None:
+            return ModelVersionInfo(FALLBACK_VERSION, [], {}, datetime.now(UTC), None)
+        return live.info
+
+    def swap_history(self) -> list[tuple[float, str]]:
+        """(time.monotonic() of the swap, version) for the last 1000 swaps."""
+        return list(self._history)
+
+    def stats(self) -> dict[str, Any]:
+        with self._stats_lock:
+            counters = dict(self._counters)
+            requests = dict(self._requests)
+        return {
+            "serving_version": self._live_version() or FALLBACK_VERSION,
+            "swaps": counters.get("swaps", 0),
+            "load_failures": counters.get("load_failures", 0),
+            "watch_failures": counters.get("watch_failures", 0),
+            "fallback_requests": counters.get("fallback_requests", 0),
+            "requests_by_version": requests,
+            "cached_versions": self.cache.versions(),
+            "cache_bytes": self.cache.total_bytes(),
+            "last_load_error": self._last_error,
+        }
+
+    # ---- internals -------------------------------------------------------------------------------
+    def _swap_to(self, version_or_alias: str) -> LoadedVersion:
+        with self._swap_lock:
+            loaded = self.ensure_loaded(version_or_alias)
+            self._install(loaded)
+            return loaded
+
+    def _install(self, loaded: LoadedVersion) -> None:
+        previous = self._live_version()
+        self._live = loaded  # the swap: one reference assignment
+        self.cache.put(loaded, pinned=frozenset({loaded.version}))
+        if previous != loaded.version:
+            self._history.append((time.monotonic(), loaded.version))
+            self._count("swaps")
+            log.info("serving v%s (was v%s)", loaded.version, previous)
+        self.disk.set_champion(loaded.version)
+
+    def _resolve(self, version_or_alias: str) -> str:
+        if version_or_alias.isdigit():
+            return version_or_alias
+        return self.loader.describe(version_or_alias).version
+
+    def _fallback_answer(self, user_id: int, k: int) -> Recommendation:
+        source = self._books_fallback or self._cached_fallback()
+        if source is None:
+            raise UnavailableError("no model loaded and no catalogue to fall back on")
+        ids, scores = source.top(k)
+        self._count("fallback_requests")
+        return Recommendation(int(user_id), FALLBACK_VERSION, True, ids, scores)
+
+    def _cached_fallback(self) -> PopularityFallback | None:
+        last = self.disk.champion()
+        found = None if last is None else PopularityFallback.from_bundle_dir(self.disk.path(last))
+        if found is not None:
+            self._books_fallback = found  # read the file once
+        return found
+
+    def _record_failure(self, version: str, error: Exception) -> None:
+        self._count("load_failures")
+        self._last_error = f"v{version}: {error}"
+        log.error("could not load v%s, keeping v%s: %s", version, self._live_version(), error)
+
+    def _pinned(self) -> frozenset[str]:
+        live = self._live
+        return frozenset() if live is None else frozenset({live.version})
+
+    def _live_version(self) -> str | None:
+        live = self._live
+        return None if live is None else live.version
+
+    def _count(self, name: str) -> None:
+        with self._stats_lock:
+            self._counters[name] += 1
+
+    def _count_request(self, version: str) -> None:
+        with self._stats_lock:
+            self._requests[version] += 1

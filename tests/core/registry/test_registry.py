@@ -1,0 +1,125 @@
+"""Registry against a real sqlite MLflow: tracking, versions, aliases, gate, rollback, pyfunc."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import mlflow
+import numpy as np
+import pandas as pd
+import pytest
+
+from gbrec_core.errors import ModelLoadError, NotFoundError, PromotionRefusedError, UnavailableError
+from gbrec_core.models import Recommender, make_recommender
+from gbrec_core.registry import (
+    CHALLENGER,
+    CHAMPION,
+    ModelRegistry,
+    read_bundle,
+    write_bundle,
+)
+from gbrec_core.settings import Settings
+
+LogModel = Callable[[int, float], tuple[str, Recommender]]
+
+
+def test_training_run_records_params_metrics_lineage_and_plots(
+    registry: ModelRegistry, tmp_path: Path, make_ratings: Callable[[int], pd.DataFrame]
+) -> None:
+    plot = tmp_path / "recall_curve.svg"
+    plot.write_text("<svg xmlns='http://www.w3.org/2000/svg'/>")
+    model = make_recommender("popularity").fit(make_ratings(7))
+    fp = {"sha256": "abc123", "rows": 900, "users": 60, "books": 120}
+    run_id = registry.log_training_run(
+        model, {"ndcg": 0.2, "recall@10": 0.3}, {"split": "temporal"}, fp,
+        lineage_tag="dagster-run-42", plots=[plot],
+    )  # fmt: skip
+    run = registry.client.get_run(run_id)
+    assert run.info.status == "FINISHED"
+    assert run.data.metrics == {"ndcg": 0.2, "recall_10": 0.3}
+    assert run.data.params["split"] == "temporal"
+    tags = run.data.tags
+    assert tags["gbrec.lineage"] == "dagster-run-42"
+    assert (tags["data.sha256"], tags["data.rows"]) == ("abc123", "900")
+    assert tags["gbrec.version"] and tags["gbrec.model"] == "popularity"
+    listed = {a.path for a in registry.client.list_artifacts(run_id, "plots")}
+    assert listed == {"plots/recall_curve.svg"}
+    bundle = {a.path for a in registry.client.list_artifacts(run_id, "model/artifacts/bundle")}
+    assert "model/artifacts/bundle/fallback.npz" in bundle
+
+
+def test_gate_promote_and_rollback_walk_the_champion_history(
+    registry: ModelRegistry, log_model: LogModel
+) -> None:
+    v1, _ = log_model(1, 0.100)
+    first = registry.propose(v1)
+    assert first.accepted and first.deployment is not None  # first model: automatic
+    assert registry.champion_version() == v1
+
+    v2, _ = log_model(2, 0.090)  # 10% worse, tolerance is 5% relative
+    refused = registry.propose(v2)
+    assert not refused.accepted and "tolerance" in refused.reason
+    assert (refused.champion_version, refused.champion_value) == (v1, 0.100)
+    assert registry.champion_version() == v1
+    assert CHALLENGER in registry.version(v2).aliases
+    with pytest.raises(PromotionRefusedError):
+        registry.promote(v2)
+
+    v3, _ = log_model(3, 0.097)  # 3% worse: within tolerance
+    assert registry.propose(v3).accepted
+    assert registry.champion_version() == v3
+    assert CHALLENGER not in registry.version(v3).aliases
+
+    forced = registry.promote(v2, force=True)
+    assert (forced.version, forced.previous_version) == (v2, v3)
+    by_version = {i.version: i for i in registry.versions()}
+    assert by_version[v2].aliases == [CHAMPION]
+    assert by_version[v1].metrics["ndcg"] == pytest.approx(0.1)
+
+    assert registry.previous_champion() == v3
+    back = registry.rollback()
+    assert (back.version, back.previous_version) == (v3, v2)
+    assert registry.rollback().version == v1  # repeated rollbacks walk further back
+    with pytest.raises(NotFoundError):
+        registry.rollback()
+    assert registry.champion_version() == v1
+
+
+def test_pyfunc_model_loads_through_the_champion_alias_uri(
+    registry: ModelRegistry, registry_settings: Settings, log_model: LogModel,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    version, model = log_model(11, 0.5)
+    registry.promote(version, force=True)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", registry_settings.tracking_uri)
+    loaded = mlflow.pyfunc.load_model(f"models:/{registry_settings.model_name}@champion")
+    users = np.array([1, 2, 999_999])
+    out = loaded.predict(pd.DataFrame({"user_id": users, "k": 5}))
+    expected, _ = model.recommend(users, k=5)
+    assert out["user_id"].tolist() == users.tolist()
+    assert out["book_ids"].tolist() == [row.tolist() for row in expected]
+
+
+def test_unreachable_registry_raises_unavailable(tmp_path: Path) -> None:
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("")
+    dead = Settings(home=tmp_path, mlflow_tracking_uri=f"sqlite:///{blocker}/mlflow.db")
+    with pytest.raises(UnavailableError):
+        ModelRegistry(dead).versions()
+
+
+def test_bundle_refuses_tampered_files_and_foreign_checksums(
+    tmp_path: Path, make_ratings: Callable[[int], pd.DataFrame]
+) -> None:
+    model = make_recommender("popularity").fit(make_ratings(5))
+    checksum = write_bundle(model, tmp_path / "b")
+    assert read_bundle(tmp_path / "b", expected_checksum=checksum).checksum == checksum
+    with pytest.raises(ModelLoadError, match="registry"):
+        read_bundle(tmp_path / "b", expected_checksum="0" * 64)
+    manifest = json.loads((tmp_path / "b" / "bundle.json").read_text())
+    np.savez(tmp_path / "b" / "fallback.npz", book_ids=np.arange(3), scores=np.ones(3))
+    with pytest.raises(ModelLoadError, match=r"fallback\.npz"):
+        read_bundle(tmp_path / "b")
+    assert manifest["format_version"] == 1

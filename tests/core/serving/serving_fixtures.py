@@ -1,0 +1,51 @@
+"""Helpers of the serving tests (a uniquely named module: every test folder has a conftest)."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from gbrec_core.models import Recommender
+from gbrec_core.registry import ModelRegistry
+from gbrec_core.serving import ModelServer
+from gbrec_core.settings import Settings
+
+
+def skewed_ratings(seed: int, users: int = 60, books: int = 120, rows: int = 900) -> pd.DataFrame:
+    """Ratings with a seed-dependent long-tailed popularity, so rankings differ by seed."""
+    rng = np.random.default_rng(seed)
+    weights = rng.permutation(1.0 / np.arange(1, books + 1))
+    frame = pd.DataFrame(
+        {
+            "user_id": rng.integers(1, users + 1, rows),
+            "book_id": rng.choice(np.arange(1, books + 1), rows, p=weights / weights.sum()),
+            "rating": rng.integers(1, 6, rows),
+        }
+    )
+    return frame.drop_duplicates(["user_id", "book_id"]).reset_index(drop=True)
+
+
+@dataclasses.dataclass
+class Fleet:
+    """The shared registry, its versions and the models behind them."""
+
+    settings: Settings
+    registry: ModelRegistry
+    models: dict[str, Recommender]
+
+    def log(self, model: Recommender, ndcg: float) -> str:
+        fp = {"sha256": "x", "rows": 1, "users": 1, "books": 1}
+        run_id = self.registry.log_training_run(model, {"ndcg": ndcg}, {}, fp)
+        version = self.registry.register(run_id).version
+        self.models[version] = model
+        return version
+
+    def server_settings(self, home: Path, **overrides: object) -> Settings:
+        return self.settings.model_copy(update={"home": home, **overrides})
+
+    def server(self, home: Path, **overrides: object) -> ModelServer:
+        settings = self.server_settings(home, **overrides)
+        return ModelServer(settings, ModelRegistry(settings))
