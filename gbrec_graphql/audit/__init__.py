@@ -1,0 +1,1 @@
+"""Audit trail of admin mutations (Redis stream) and the admin-only ``auditLog`` query."""

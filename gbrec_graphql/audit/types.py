@@ -1,0 +1,46 @@
+"""GraphQL types of the audit trail."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import strawberry
+from strawberry.scalars import JSON
+
+from gbrec_graphql.audit.store import AuditPage, AuditRecord
+
+
+@strawberry.type(description="One admin mutation: who (key id), what, arguments, outcome.")
+class AuditEntry:
+    id: str
+    key_id: str
+    operation: str
+    arguments: JSON | None
+    result: JSON | None
+    ok: bool
+    at: datetime
+
+    @classmethod
+    def from_domain(cls, record: AuditRecord) -> AuditEntry:
+        return cls(
+            id=record.id,
+            key_id=record.key_id,
+            operation=record.operation,
+            arguments=record.arguments,
+            result=record.result,
+            ok=record.ok,
+            at=record.at,
+        )
+
+
+@strawberry.type(description="A page of the audit log, newest first.")
+class AuditLogPage:
+    entries: list[AuditEntry]
+    next_cursor: str | None = strawberry.field(description="Pass as `after` for the next page.")
+
+    @classmethod
+    def from_domain(cls, page: AuditPage) -> AuditLogPage:
+        return cls(
+            entries=[AuditEntry.from_domain(r) for r in page.records],
+            next_cursor=page.next_cursor,
+        )

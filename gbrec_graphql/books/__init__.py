@@ -1,0 +1,1 @@
+"""Books: the in-memory catalogue, DataLoaders and the ``book`` query."""

@@ -1,0 +1,17 @@
+"""Queries of the books domain."""
+
+from __future__ import annotations
+
+import strawberry
+
+from gbrec_graphql.books.types import Book
+from gbrec_graphql.context import Info
+
+
+@strawberry.type
+class BookQueries:
+    @strawberry.field(description="A book by its GoodBooks book_id; null when unknown.")
+    async def book(self, info: Info, id: int) -> Book | None:
+        await info.context.check_read()
+        record = await info.context.loaders.books.load(id)
+        return Book.from_domain(record) if record is not None else None

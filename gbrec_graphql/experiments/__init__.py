@@ -1,0 +1,1 @@
+"""Experiments: create/advance/stop A/B tests, results, and event ingestion."""

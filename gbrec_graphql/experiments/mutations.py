@@ -1,0 +1,82 @@
+"""Mutations of the experiments domain: admin (audited) and recordEvents (events scope)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+import strawberry
+
+from gbrec_core.errors import InvalidInputError
+from gbrec_core.experiments import types as core
+from gbrec_graphql.context import Info
+from gbrec_graphql.experiments.types import (
+    EventInput,
+    Experiment,
+    ExperimentInput,
+    RecordEventsResult,
+)
+from gbrec_graphql.guard import admin_action, events_action
+
+MAX_EVENTS = 1000
+
+
+def _experiment_summary(e: Experiment) -> dict[str, Any]:
+    return {"id": e.id, "status": str(e.status), "coverage": e.coverage, "winner": e.winner}
+
+
+async def _admin_experiment(
+    info: Info, operation: str, arguments: dict[str, Any], call: Callable[[], core.Experiment]
+) -> Experiment:
+    async def action() -> Experiment:
+        return Experiment.from_domain(await asyncio.to_thread(call))
+
+    return await admin_action(
+        info.context,
+        operation=operation,
+        arguments=arguments,
+        action=action,
+        summary=_experiment_summary,
+    )
+
+
+@strawberry.type
+class ExperimentMutations:
+    @strawberry.mutation(description="Create and start an experiment.")
+    async def create_experiment(self, info: Info, input: ExperimentInput) -> Experiment:
+        service = info.context.services.experiments
+        return await _admin_experiment(
+            info,
+            "createExperiment",
+            input.summary(),
+            lambda: service.create(input.to_domain()),
+        )
+
+    @strawberry.mutation(description="Move a STAGED experiment to its next coverage stage.")
+    async def advance_experiment(self, info: Info, id: str) -> Experiment:
+        service = info.context.services.experiments
+        return await _admin_experiment(
+            info, "advanceExperiment", {"id": id}, lambda: service.advance(id)
+        )
+
+    @strawberry.mutation(description="Stop an experiment; its users return to the champion.")
+    async def stop_experiment(self, info: Info, id: str) -> Experiment:
+        service = info.context.services.experiments
+        return await _admin_experiment(info, "stopExperiment", {"id": id}, lambda: service.stop(id))
+
+    @strawberry.mutation(
+        description="Record impressions, clicks, ratings, satisfaction (events scope)."
+    )
+    async def record_events(self, info: Info, events: list[EventInput]) -> RecordEventsResult:
+        if len(events) > MAX_EVENTS:
+            raise InvalidInputError(f"at most {MAX_EVENTS} events per call, got {len(events)}")
+        service = info.context.services.experiments
+
+        async def action() -> RecordEventsResult:
+            batch = [e.to_domain() for e in events]
+            return RecordEventsResult.from_domain(
+                await asyncio.to_thread(service.record_events, batch)
+            )
+
+        return await events_action(info.context, action)

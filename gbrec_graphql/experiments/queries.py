@@ -1,0 +1,39 @@
+"""Queries of the experiments domain."""
+
+from __future__ import annotations
+
+import asyncio
+
+import strawberry
+
+from gbrec_core.errors import NotFoundError
+from gbrec_core.experiments import types as core
+from gbrec_graphql.context import Info
+from gbrec_graphql.experiments.types import Experiment, ExperimentStatus
+from gbrec_graphql.pagination import paginate
+
+
+@strawberry.type
+class ExperimentQueries:
+    @strawberry.field(description="An experiment by id; null when it does not exist.")
+    async def experiment(self, info: Info, id: str) -> Experiment | None:
+        await info.context.check_read()
+        try:
+            found = await asyncio.to_thread(info.context.services.experiments.get, id)
+        except NotFoundError:
+            return None
+        return Experiment.from_domain(found)
+
+    @strawberry.field(description="Experiments, optionally by status; `first`/`after` page them.")
+    async def experiments(
+        self,
+        info: Info,
+        status: ExperimentStatus | None = None,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> list[Experiment]:
+        await info.context.check_read()
+        wanted = core.ExperimentStatus(status) if status is not None else None
+        found = await asyncio.to_thread(info.context.services.experiments.list, wanted)
+        page = paginate(found, key=lambda e: e.id, first=first, after=after)
+        return [Experiment.from_domain(e) for e in page]

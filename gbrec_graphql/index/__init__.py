@@ -1,0 +1,1 @@
+"""The vector index: stats and rebuilds of the index behind similarBooks."""

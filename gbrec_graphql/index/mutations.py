@@ -1,0 +1,35 @@
+"""Mutations of the vector-index domain (admin scope, audited)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import strawberry
+
+from gbrec_graphql.context import Info
+from gbrec_graphql.guard import admin_action
+from gbrec_graphql.index.types import IndexBuild
+
+
+@strawberry.type
+class IndexMutations:
+    @strawberry.mutation(description="Rebuild the index from the serving version's item vectors.")
+    async def rebuild_vector_index(self, info: Info) -> IndexBuild:
+        services = info.context.services
+
+        async def action() -> IndexBuild:
+            async with services.index_lock:
+                built = await asyncio.to_thread(services.indexes.rebuild)
+            return IndexBuild.from_domain(built)
+
+        return await admin_action(
+            info.context,
+            operation="rebuildVectorIndex",
+            arguments={},
+            action=action,
+            summary=lambda b: {
+                "modelVersion": b.model_version,
+                "vectors": b.vectors,
+                "seconds": round(b.seconds, 3),
+            },
+        )

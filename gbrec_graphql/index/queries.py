@@ -1,0 +1,20 @@
+"""Queries of the vector-index domain."""
+
+from __future__ import annotations
+
+import strawberry
+
+from gbrec_graphql.context import Info
+from gbrec_graphql.index.types import VectorIndexStats
+
+
+@strawberry.type
+class IndexQueries:
+    @strawberry.field(description="Backend, shards, vectors, memory and search latency.")
+    async def vector_index(self, info: Info) -> VectorIndexStats:
+        await info.context.check_read()
+        services = info.context.services
+        manager = services.indexes
+        return VectorIndexStats.from_domain(
+            services.settings.vector_backend, manager.stats(), manager.info
+        )

@@ -1,0 +1,1 @@
+"""Models: registry versions, the serving version, deploy and rollback."""

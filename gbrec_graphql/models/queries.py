@@ -1,0 +1,34 @@
+"""Queries of the models domain."""
+
+from __future__ import annotations
+
+import asyncio
+
+import strawberry
+
+from gbrec_graphql.context import Info
+from gbrec_graphql.models.types import ModelVersion
+from gbrec_graphql.pagination import paginate
+
+
+@strawberry.type
+class ModelQueries:
+    @strawberry.field(description="Registry versions with aliases and metrics, newest first.")
+    async def model_versions(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> list[ModelVersion]:
+        await info.context.check_read()
+        # MLflow's client is synchronous and does I/O: keep it off the event loop.
+        versions = await asyncio.to_thread(info.context.services.registry.versions)
+        ordered = sorted(versions, key=lambda v: _version_number(v.version), reverse=True)
+        page = paginate(ordered, key=lambda v: v.version, first=first, after=after)
+        return [ModelVersion.from_domain(v) for v in page]
+
+    @strawberry.field(description="The version this API process serves right now.")
+    async def serving_model(self, info: Info) -> ModelVersion:
+        await info.context.check_read()
+        return ModelVersion.from_domain(info.context.services.server.serving_version())
+
+
+def _version_number(version: str) -> int:
+    return int(version) if version.isdigit() else -1

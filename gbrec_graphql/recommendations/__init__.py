@@ -1,0 +1,1 @@
+"""Recommendations: personalised lists (with experiment routing) and similar books."""

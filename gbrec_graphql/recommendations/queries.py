@@ -1,0 +1,77 @@
+"""Queries of the recommendations domain."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+
+import strawberry
+from strawberry.scalars import JSON
+
+from gbrec_core.errors import InvalidInputError
+from gbrec_graphql.books.types import ScoredBook
+from gbrec_graphql.context import Info
+from gbrec_graphql.recommendations import routing
+from gbrec_graphql.recommendations.types import Recommendations, scored_books
+
+MAX_LIMIT = 100
+
+
+def check_limit(limit: int) -> None:
+    if not 1 <= limit <= MAX_LIMIT:
+        raise InvalidInputError(f"limit must be between 1 and {MAX_LIMIT}, got {limit}")
+
+
+@strawberry.type
+class RecommendationQueries:
+    @strawberry.field(
+        description="Top books for a user; unread only. With `experimentId` (or the "
+        "X-Experiment-ID header) the user's variant answers and the exposure is recorded."
+    )
+    async def recommendations(
+        self,
+        info: Info,
+        user_id: int,
+        limit: int = 10,
+        experiment_id: str | None = None,
+        attributes: JSON | None = None,
+    ) -> Recommendations:
+        ctx = info.context
+        await ctx.check_read()
+        check_limit(limit)
+        services = ctx.services
+        chosen = await routing.route(
+            services, experiment_id or ctx.experiment_header, user_id, attributes
+        )
+        rec = await services.server.arecommend(
+            user_id, k=limit, version=chosen.model if chosen else None
+        )
+        request_id = uuid.uuid4().hex
+        if chosen is not None:
+            await routing.record_exposure(services, chosen, user_id, request_id, rec.book_ids)
+        records = await ctx.loaders.books.load_many(rec.book_ids)
+        services.metrics.recommendations.labels(
+            rec.version, chosen.variant if chosen else "", str(rec.fallback).lower()
+        ).inc()
+        return Recommendations(
+            request_id=request_id,
+            user_id=user_id,
+            model_version=rec.version,
+            variant=chosen.variant if chosen else None,
+            experiment_id=chosen.experiment_id if chosen else None,
+            fallback=rec.fallback,
+            items=scored_books(rec.book_ids, rec.scores, records),
+        )
+
+    @strawberry.field(description="Books most similar to `bookId`, from the vector index.")
+    async def similar_books(self, info: Info, book_id: int, limit: int = 10) -> list[ScoredBook]:
+        ctx = info.context
+        await ctx.check_read()
+        check_limit(limit)
+        started = time.perf_counter()
+        pairs = await asyncio.to_thread(ctx.services.server.similar, book_id, limit)
+        ctx.services.metrics.similar_latency.observe(time.perf_counter() - started)
+        book_ids = [int(b) for b, _ in pairs]
+        records = await ctx.loaders.books.load_many(book_ids)
+        return scored_books(book_ids, [float(s) for _, s in pairs], records)

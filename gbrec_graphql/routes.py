@@ -1,0 +1,35 @@
+"""The non-GraphQL routes: liveness, readiness and Prometheus metrics."""
+
+from __future__ import annotations
+
+from prometheus_client import CONTENT_TYPE_LATEST
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from gbrec_core.store import ahealth_check
+from gbrec_graphql.services import Services
+
+
+async def healthz(request: Request) -> Response:
+    """The process is up and its event loop answers."""
+    return JSONResponse({"status": "ok"})
+
+
+async def readyz(request: Request) -> Response:
+    """200 once a model version is loaded (popularity fallback alone is not ready)."""
+    services: Services | None = getattr(request.app.state, "services", None)
+    if services is None:
+        return JSONResponse({"status": "starting"}, status_code=503)
+    loaded = services.server_ready()
+    body = {
+        "status": "ready" if loaded else "no model loaded",
+        "modelVersion": services.serving_label(),
+    }
+    return JSONResponse(body, status_code=200 if loaded else 503)
+
+
+async def metrics(request: Request) -> Response:
+    services: Services = request.app.state.services
+    health = await ahealth_check(services.redis)
+    services.redis_up = 1.0 if health.ok else 0.0
+    return Response(services.metrics.render(), media_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,69 @@
+"""The schema: Query and Mutation composed from the domain packages."""
+
+from __future__ import annotations
+
+import logging
+
+import strawberry
+from graphql import GraphQLError
+from strawberry.tools import merge_types
+from strawberry.types import ExecutionContext
+
+from gbrec_core.settings import Settings
+from gbrec_graphql import security
+from gbrec_graphql.audit.queries import AuditQueries
+from gbrec_graphql.books.queries import BookQueries
+from gbrec_graphql.experiments.mutations import ExperimentMutations
+from gbrec_graphql.experiments.queries import ExperimentQueries
+from gbrec_graphql.index.mutations import IndexMutations
+from gbrec_graphql.index.queries import IndexQueries
+from gbrec_graphql.metrics import OperationMetrics
+from gbrec_graphql.models.mutations import ModelMutations
+from gbrec_graphql.models.queries import ModelQueries
+from gbrec_graphql.recommendations.queries import RecommendationQueries
+
+log = logging.getLogger("gbrec_graphql.errors")
+
+Query = merge_types(
+    "Query",
+    (
+        RecommendationQueries,
+        BookQueries,
+        ExperimentQueries,
+        ModelQueries,
+        IndexQueries,
+        AuditQueries,
+    ),
+)
+Mutation = merge_types("Mutation", (ExperimentMutations, ModelMutations, IndexMutations))
+
+
+class GbrecSchema(strawberry.Schema):
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        # Client mistakes are routine; only errors we will mask deserve a traceback.
+        for error in errors:
+            if security.is_expected(error):
+                log.debug("client error: %s", error.message)
+            else:
+                log.error("internal error in %s", error.path, exc_info=error.original_error)
+
+
+def build_schema(settings: Settings) -> strawberry.Schema:
+    return GbrecSchema(
+        query=Query,
+        mutation=Mutation,
+        extensions=[OperationMetrics, *security.extensions(settings)],
+    )
+
+
+def schema_sdl() -> str:
+    """The schema in SDL (what ``gbrec_graphql/schema.graphql`` holds)."""
+    return str(build_schema(Settings())) + "\n"
+
+
+if __name__ == "__main__":  # python -m gbrec_graphql.schema > gbrec_graphql/schema.graphql
+    import sys
+
+    sys.stdout.write(schema_sdl())
