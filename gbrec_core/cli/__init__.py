@@ -20,10 +20,11 @@ app = typer.Typer(
 
 
 def _register_core() -> None:
-    from gbrec_core.cli import data, train
+    from gbrec_core.cli import data, demo, train
 
     app.add_typer(data.app, name="data")
     train.register(app)
+    app.command("demo")(demo.demo)
 
 
 def _register_plugins() -> None:

@@ -6,12 +6,24 @@ from pathlib import Path
 from typing import Any
 
 from gbrec_core.errors import InvalidInputError
+from gbrec_core.models.als import ALSConfig, ALSRecommender
 from gbrec_core.models.base import ItemVectors, Recommender, top_k
+from gbrec_core.models.content import ContentConfig, ContentRecommender
+from gbrec_core.models.ease import EASEConfig, EASERecommender
+from gbrec_core.models.features import books_with_tags
+from gbrec_core.models.hybrid import HybridConfig, HybridRecommender
 from gbrec_core.models.persistence import read_manifest
 from gbrec_core.models.popularity import PopularityRecommender
 
 _REGISTRY: dict[str, type[Recommender]] = {
-    PopularityRecommender.name: PopularityRecommender,
+    cls.name: cls
+    for cls in (
+        PopularityRecommender,
+        ALSRecommender,
+        EASERecommender,
+        ContentRecommender,
+        HybridRecommender,
+    )
 }
 
 
@@ -42,9 +54,19 @@ def load_recommender(path: str | Path) -> Recommender:
 
 
 __all__ = [
+    "ALSConfig",
+    "ALSRecommender",
+    "ContentConfig",
+    "ContentRecommender",
+    "EASEConfig",
+    "EASERecommender",
+    "HybridConfig",
+    "HybridRecommender",
     "ItemVectors",
+    "PopularityRecommender",
     "Recommender",
     "available_models",
+    "books_with_tags",
     "load_recommender",
     "make_recommender",
     "top_k",

@@ -40,10 +40,10 @@ class IdMap:
     def index_of(self, external: np.ndarray) -> np.ndarray:
         """Dense index of each id, -1 where unknown."""
         external = np.asarray(external, dtype=np.int64)
-        pos = np.searchsorted(self.ids, external)
-        pos = np.clip(pos, 0, max(len(self) - 1, 0))
-        found = (len(self) > 0) & (self.ids[pos] == external) if len(self) else np.zeros_like(external, dtype=bool)
-        return np.where(found, pos, -1).astype(np.int64)
+        if len(self) == 0:
+            return np.full(external.shape, -1, dtype=np.int64)
+        pos = np.clip(np.searchsorted(self.ids, external), 0, len(self) - 1)
+        return np.where(self.ids[pos] == external, pos, -1).astype(np.int64)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -146,7 +146,7 @@ class Recommender(ABC):
     @classmethod
     def load(cls, path: str | Path) -> Self:
         """Read a model written by :meth:`save`; raises ``ModelLoadError`` when invalid."""
-        name, config, arrays = persistence.read_model(Path(path), expected=cls.name)
+        _, config, arrays = persistence.read_model(Path(path), expected=cls.name)
         model = cls._from_config(config)
         model.users = IdMap(arrays["users"])
         model.items = IdMap(arrays["items"])
@@ -179,12 +179,13 @@ class Recommender(ABC):
         norms = np.sqrt(np.asarray(binary.multiply(binary).sum(axis=0)).ravel()) + 1e-9
         cols = binary[:, item_idx]
         co = np.asarray((cols.T @ binary).todense(), dtype=np.float32)
-        return co / (norms[item_idx, None] * norms[None, :])
+        similarity: np.ndarray = co / (norms[item_idx, None] * norms[None, :])
+        return similarity
 
     def _state(self) -> dict[str, np.ndarray]:
         return {}
 
-    def _restore(self, state: dict[str, np.ndarray]) -> None:
+    def _restore(self, state: dict[str, np.ndarray]) -> None:  # noqa: B027 - optional hook
         """Restore what :meth:`_state` returned."""
 
     # ---- helpers -------------------------------------------------------------------------------
@@ -227,8 +228,10 @@ def top_k(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     vals = np.full((n_rows, k), -np.inf, dtype=np.float32)
     if take == 0:
         return idx, vals
-    part = np.argpartition(-scores, take - 1, axis=1)[:, :take] if take < n_cols else np.tile(
-        np.arange(n_cols), (n_rows, 1)
+    part = (
+        np.argpartition(-scores, take - 1, axis=1)[:, :take]
+        if take < n_cols
+        else np.tile(np.arange(n_cols), (n_rows, 1))
     )
     part_vals = np.take_along_axis(scores, part, axis=1)
     order = np.argsort(-part_vals, axis=1, kind="stable")

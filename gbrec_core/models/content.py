@@ -1,0 +1,92 @@
+"""Content-based recommender: TF-IDF over tags and authors.
+
+Books come from ``fit(ratings, books)``; ``books`` may carry a ``tags`` column
+(``{tag_name: count}`` or a list of names; build it with
+:func:`gbrec_core.models.features.books_with_tags`) and ``authors``. Books that
+nobody rated are still in the catalogue, so this model serves cold-start books.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import ClassVar
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from gbrec_core.errors import InvalidInputError
+from gbrec_core.models.base import Recommender
+from gbrec_core.models.features import tfidf_matrix
+
+
+@dataclasses.dataclass(frozen=True)
+class ContentConfig:
+    """``like_threshold``: ratings that define a user's profile (all ratings if none)."""
+
+    like_threshold: int = 4
+    author_weight: float = 2.0
+
+    def __post_init__(self) -> None:
+        if self.author_weight < 0:
+            raise InvalidInputError("author_weight must be >= 0")
+
+
+class ContentRecommender(Recommender):
+    """Cosine between the user's profile (mean liked-book vector) and each book."""
+
+    name: ClassVar[str] = "content"
+
+    def __init__(self, **config: object) -> None:
+        super().__init__()
+        self.config = ContentConfig(**config)  # type: ignore[arg-type]
+        self.features: sp.csr_matrix | None = None
+
+    @property
+    def has_features(self) -> bool:
+        return self.features is not None and self.features.nnz > 0
+
+    def _fit(self, ratings: pd.DataFrame, books: pd.DataFrame | None) -> None:
+        assert self.items is not None
+        self.features = tfidf_matrix(books, self.items.ids, self.config.author_weight)
+
+    def _profile_weights(self, user_idx: np.ndarray) -> sp.csr_matrix:
+        """Row-stochastic weights over each user's liked books (all rated books if none)."""
+        assert self.seen is not None
+        weights = self.seen[user_idx].astype(np.float32)
+        liked = (weights.data >= self.config.like_threshold).astype(np.float32)
+        row_of = np.repeat(np.arange(weights.shape[0]), np.diff(weights.indptr))
+        liked_per_row = np.bincount(row_of, weights=liked, minlength=weights.shape[0])
+        weights.data = np.where(liked_per_row[row_of] > 0, liked, 1.0).astype(np.float32)
+        totals = np.bincount(row_of, weights=weights.data, minlength=weights.shape[0])
+        weights.data /= np.maximum(totals[row_of], 1.0).astype(np.float32)
+        return weights
+
+    def _score_known(self, user_idx: np.ndarray) -> np.ndarray:
+        assert self.features is not None and self.popularity is not None
+        if not self.has_features:
+            # Without book features the only honest ranking is by popularity.
+            return np.tile(self.popularity, (user_idx.shape[0], 1))
+        profiles = self._profile_weights(user_idx) @ self.features
+        return np.asarray((profiles @ self.features.T).toarray(), dtype=np.float32)
+
+    def _item_similarity(self, item_idx: np.ndarray) -> np.ndarray:
+        assert self.features is not None and self.seen is not None
+        if not self.has_features:
+            return np.zeros((item_idx.shape[0], self.seen.shape[1]), dtype=np.float32)
+        return np.asarray((self.features[item_idx] @ self.features.T).toarray(), dtype=np.float32)
+
+    def _state(self) -> dict[str, np.ndarray]:
+        assert self.features is not None
+        return {
+            "data": self.features.data,
+            "indices": self.features.indices,
+            "indptr": self.features.indptr,
+            "shape": np.asarray(self.features.shape, dtype=np.int64),
+        }
+
+    def _restore(self, state: dict[str, np.ndarray]) -> None:
+        shape = (int(state["shape"][0]), int(state["shape"][1]))
+        self.features = sp.csr_matrix(
+            (state["data"], state["indices"], state["indptr"]), shape=shape
+        )

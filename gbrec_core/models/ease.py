@@ -1,0 +1,139 @@
+"""EASE: a closed-form item-item linear autoencoder (Steck, WWW 2019).
+
+``B = I - P / diag(P)`` with ``P = (X^T X + lambda I)^-1`` and a zero diagonal;
+a user's scores are their binary history times ``B``. Memory is two dense
+``n_items x n_items`` float32 matrices at peak (0.8 GB at 10k books), so the
+catalogue is capped at ``max_items`` most popular books; the rest score by popularity
+below every modelled book.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from typing import ClassVar
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from gbrec_core.errors import InvalidInputError, ModelError
+from gbrec_core.models.base import Recommender
+
+log = logging.getLogger(__name__)
+
+
+@dataclasses.dataclass(frozen=True)
+class EASEConfig:
+    """``l2`` is EASE's lambda; ``max_items`` bounds the dense item-item matrix."""
+
+    l2: float = 500.0
+    max_items: int = 20_000
+    gram_block: int = 2048
+
+    def __post_init__(self) -> None:
+        if self.l2 <= 0:
+            raise InvalidInputError(f"l2 must be > 0, got {self.l2}")
+        if self.max_items < 1 or self.gram_block < 1:
+            raise InvalidInputError("max_items and gram_block must be >= 1")
+
+
+class EASERecommender(Recommender):
+    """Scores = binary history @ B over the modelled items."""
+
+    name: ClassVar[str] = "ease"
+
+    def __init__(self, **config: object) -> None:
+        super().__init__()
+        self.config = EASEConfig(**config)  # type: ignore[arg-type]
+        self.weights: np.ndarray | None = None
+        self.modelled: np.ndarray | None = None
+
+    def _fit(self, ratings: pd.DataFrame, books: pd.DataFrame | None) -> None:
+        assert self.seen is not None and self.popularity is not None
+        n_items = self.seen.shape[1]
+        order = np.argsort(-self.popularity, kind="stable")
+        self.modelled = np.sort(order[: min(self.config.max_items, n_items)]).astype(np.int64)
+        if self.modelled.shape[0] < n_items:
+            log.warning(
+                "EASE models the %d most popular of %d books", self.modelled.shape[0], n_items
+            )
+        binary = _binary(self.seen)[:, self.modelled]
+        self.weights = solve_ease(gram(binary.tocsc(), self.config.gram_block), self.config.l2)
+
+    def _score_known(self, user_idx: np.ndarray) -> np.ndarray:
+        assert self.seen is not None and self.popularity is not None
+        assert self.weights is not None and self.modelled is not None
+        history = _binary(self.seen[user_idx])[:, self.modelled]
+        # Unmodelled books rank below modelled ones, ordered by popularity.
+        scores = np.tile(self.popularity - 2.0, (user_idx.shape[0], 1)).astype(np.float32)
+        scores[:, self.modelled] = np.asarray(history @ self.weights, dtype=np.float32)
+        return scores
+
+    def _item_similarity(self, item_idx: np.ndarray) -> np.ndarray:
+        assert self.weights is not None and self.modelled is not None and self.seen is not None
+        out = np.zeros((item_idx.shape[0], self.seen.shape[1]), dtype=np.float32)
+        pos = np.searchsorted(self.modelled, item_idx)
+        pos = np.clip(pos, 0, self.modelled.shape[0] - 1)
+        inside = self.modelled[pos] == item_idx
+        out[np.ix_(np.flatnonzero(inside), self.modelled)] = self.weights[pos[inside]]
+        return out
+
+    def _state(self) -> dict[str, np.ndarray]:
+        assert self.weights is not None and self.modelled is not None
+        return {"weights": self.weights, "modelled": self.modelled}
+
+    def _restore(self, state: dict[str, np.ndarray]) -> None:
+        self.weights = state["weights"]
+        self.modelled = state["modelled"]
+
+
+def _binary(matrix: sp.csr_matrix) -> sp.csr_matrix:
+    out = matrix.copy().astype(np.float32)
+    out.data = np.ones_like(out.data)
+    return out
+
+
+def gram(binary: sp.csc_matrix, block: int) -> np.ndarray:
+    """Dense ``X^T X`` (float32) built in column blocks to bound the sparse temporaries."""
+    n = binary.shape[1]
+    result = np.empty((n, n), dtype=np.float32)
+    transposed = binary.T.tocsr()
+    for start in range(0, n, block):
+        stop = min(start + block, n)
+        result[:, start:stop] = (transposed @ binary[:, start:stop]).toarray()
+    return result
+
+
+def solve_ease(gram_matrix: np.ndarray, l2: float, block: int = 1024) -> np.ndarray:
+    """EASE weights from the Gram matrix, inverted in place via Cholesky (float32).
+
+    Works on the Fortran-ordered view of the (symmetric) C-ordered input so that LAPACK
+    overwrites it instead of copying: peak memory stays near one ``n x n`` matrix.
+    """
+    from scipy.linalg import lapack
+
+    n = gram_matrix.shape[0]
+    gram_matrix[np.diag_indices(n)] += np.float32(l2)
+    factor, info = lapack.spotrf(gram_matrix.T, lower=1, overwrite_a=1, clean=0)
+    if info != 0:
+        raise ModelError(f"EASE Cholesky failed (info={info}); increase l2")
+    inverse, info = lapack.spotri(factor, lower=1, overwrite_c=1)
+    if info != 0:
+        raise ModelError(f"EASE inversion failed (info={info}); increase l2")
+    precision = np.asarray(inverse).T  # C-ordered view; its *upper* triangle is valid
+    _mirror_upper(precision, block)
+    diag = np.diag(precision).copy()
+    precision /= -diag[None, :]
+    precision[np.diag_indices(n)] = 0.0
+    return precision if precision.flags.c_contiguous else np.ascontiguousarray(precision)
+
+
+def _mirror_upper(matrix: np.ndarray, block: int) -> None:
+    """Copy the upper triangle onto the lower one, block by block (no n^2 index arrays)."""
+    n = matrix.shape[0]
+    for start in range(0, n, block):
+        stop = min(start + block, n)
+        diagonal = matrix[start:stop, start:stop]
+        matrix[start:stop, start:stop] = np.triu(diagonal) + np.triu(diagonal, 1).T
+        matrix[stop:, start:stop] = matrix[start:stop, stop:].T
