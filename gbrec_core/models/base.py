@@ -211,8 +211,10 @@ class Recommender(ABC):
         known = np.flatnonzero(user_idx >= 0)
         if known.size == 0:
             return
-        sub = self.seen[user_idx[known]].tocoo()
-        scores[known[sub.row], sub.col] = -np.inf
+        # Slice the CSR arrays directly: scipy's fancy row indexing costs more than
+        # the scoring itself when serving one user at a time.
+        rows, cols = csr_rows(self.seen, user_idx[known])
+        scores[known[rows], cols] = -np.inf
 
     def _require_fitted(self) -> tuple[IdMap, IdMap]:
         if self.users is None or self.items is None:
@@ -241,6 +243,16 @@ def top_k(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     idx[:, :take] = np.where(finite, best, -1)
     vals[:, :take] = np.where(finite, best_vals, -np.inf)
     return idx, vals
+
+
+def csr_rows(matrix: sp.csr_matrix, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(position in ``rows``, column) of every stored entry of the given rows."""
+    starts = matrix.indptr[rows]
+    lengths = matrix.indptr[rows + 1] - starts
+    total = int(lengths.sum())
+    owner = np.repeat(np.arange(rows.shape[0]), lengths)
+    offsets = np.arange(total) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+    return owner, matrix.indices[np.repeat(starts, lengths) + offsets]
 
 
 def _batches(n: int, size: int = BATCH_USERS) -> Iterator[slice]:
