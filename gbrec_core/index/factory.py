@@ -1,0 +1,126 @@
+"""``make_index`` and ``load_index``: the one place that knows every kind."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+from gbrec_core.errors import IndexLoadError, InvalidInputError
+from gbrec_core.index import persistence
+from gbrec_core.index.base import VectorIndex
+from gbrec_core.index.exact import ExactConfig, ExactShard
+from gbrec_core.index.faiss_backend import (
+    FaissFlatConfig,
+    FaissFlatShard,
+    FaissHNSWConfig,
+    FaissHNSWShard,
+    FaissIVFConfig,
+    FaissIVFPQConfig,
+    FaissIVFPQShard,
+    FaissIVFShard,
+)
+from gbrec_core.index.hnswlib_backend import HnswConfig, HnswlibShard
+from gbrec_core.index.milvus import MilvusConfig, MilvusIndex
+from gbrec_core.index.shard import Shard
+from gbrec_core.index.sharded import OnBudget, ShardedIndex, shard_stem
+
+LOCAL_KINDS: dict[str, tuple[type[Shard], type[Any]]] = {
+    "exact": (ExactShard, ExactConfig),
+    "faiss-flat": (FaissFlatShard, FaissFlatConfig),
+    "faiss-ivf": (FaissIVFShard, FaissIVFConfig),
+    "faiss-ivfpq": (FaissIVFPQShard, FaissIVFPQConfig),
+    "faiss-hnsw": (FaissHNSWShard, FaissHNSWConfig),
+    "hnsw": (HnswlibShard, HnswConfig),
+}
+KINDS: tuple[str, ...] = (*LOCAL_KINDS, "milvus")
+
+
+def make_index(
+    kind: str,
+    dim: int,
+    metric: str = "ip",
+    shards: int = 1,
+    *,
+    max_bytes: int | None = None,
+    on_budget: OnBudget = "refuse",
+    expected_size: int | None = None,
+    threads: int | None = None,
+    batching: bool | None = None,
+    **params: Any,
+) -> VectorIndex:
+    """A new, empty index of ``kind``; ``params`` are the fields of the kind's config.
+
+    ``max_bytes`` is checked on every ``add`` (and now, if ``expected_size`` is given):
+    ``on_budget="refuse"`` raises ``IndexBudgetError``, ``"compress"`` builds the
+    compressed ``faiss-ivfpq`` kind instead when that fits.
+    """
+    if kind == "milvus":
+        config = _config(MilvusConfig, kind, params)
+        if shards != 1 and "num_shards" not in params:
+            config = dataclasses.replace(config, num_shards=shards)
+        return MilvusIndex(dim, metric, config, batching=batching)
+    if kind not in LOCAL_KINDS:
+        raise InvalidInputError(f"unknown index kind {kind!r}; choose one of {', '.join(KINDS)}")
+    shard_cls, config_cls = LOCAL_KINDS[kind]
+    index = ShardedIndex(
+        shard_cls,
+        _config(config_cls, kind, params),
+        dim,
+        metric,
+        shards,
+        max_bytes=max_bytes,
+        on_budget=on_budget,
+        threads=threads,
+        batching=batching,
+    )
+    if expected_size is not None:
+        index.check_budget(expected_size)
+    return index
+
+
+def load_index(path: str | Path, *, mmap: bool = True, verify: bool = True) -> VectorIndex:
+    """Open an index folder written by ``save``; ``IndexLoadError`` if it is not sound.
+
+    Checksums of every file are verified first. Flat, IVF and exact shards are memory
+    mapped when ``mmap`` (the OS pages them in on demand and shares them between
+    processes); such an index is read-only.
+    """
+    path = Path(path)
+    manifest = persistence.read_manifest(path, verify=verify)
+    kind = manifest.get("kind")
+    try:
+        if kind == "milvus":
+            return MilvusIndex.from_manifest(manifest)
+        if kind not in LOCAL_KINDS:
+            raise IndexLoadError(f"{path}: unknown index kind {kind!r}")
+        return _load_sharded(path, manifest, LOCAL_KINDS[kind], mmap)
+    except (KeyError, TypeError, ValueError, InvalidInputError) as e:
+        raise IndexLoadError(f"{path}: malformed manifest: {e}") from e
+
+
+def _load_sharded(
+    path: Path, manifest: dict[str, Any], classes: tuple[type[Shard], type[Any]], mmap: bool
+) -> ShardedIndex:
+    shard_cls, config_cls = classes
+    config = config_cls(**manifest["params"])
+    index = ShardedIndex(shard_cls, config, manifest["dim"], manifest["metric"], manifest["shards"])
+    index.shards = [
+        shard_cls.load(path, shard_stem(n), index.dim, config, mmap)
+        for n in range(manifest["shards"])
+    ]
+    sizes = [len(s) for s in index.shards]
+    if sizes != manifest["shard_sizes"]:
+        raise IndexLoadError(f"{path}: shard sizes {sizes} differ from the manifest")
+    index.build_seconds = float(manifest.get("build_seconds", 0.0))
+    return index
+
+
+def _config(config_cls: type[Any], kind: str, params: dict[str, Any]) -> Any:
+    fields = {f.name for f in dataclasses.fields(config_cls)}
+    unknown = sorted(set(params) - fields)
+    if unknown:
+        raise InvalidInputError(
+            f"unknown parameter(s) {unknown} for index kind {kind!r}; valid: {sorted(fields)}"
+        )
+    return config_cls(**params)

@@ -1,0 +1,214 @@
+"""Milvus backend: one collection per model version, Milvus Lite file or server URI.
+
+``uri`` is a local ``.db`` path (Milvus Lite, an embedded real Milvus engine started
+by pymilvus) or ``http://host:19530`` for a server or cluster. Vector ids are the
+collection's int64 primary key, so the manifest only records where the data lives.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from gbrec_core.errors import IndexLoadError, InvalidInputError, UnavailableError
+from gbrec_core.index import persistence
+from gbrec_core.index.base import Exclude, VectorIndex, _fit_to_k, _padded
+
+_NAME = re.compile(r"[^A-Za-z0-9_]")
+#: Milvus caps limit (top-k) at 16384.
+MAX_LIMIT = 16384
+
+
+@dataclasses.dataclass(frozen=True)
+class MilvusConfig:
+    """``index_type`` FLAT is exact; HNSW/IVF_FLAT take ``index_params``/``search_params``."""
+
+    uri: str = "milvus.db"
+    collection: str = "gbrec_vectors"
+    index_type: str = "FLAT"
+    index_params: dict[str, Any] = dataclasses.field(default_factory=dict)
+    search_params: dict[str, Any] = dataclasses.field(default_factory=dict)
+    insert_batch: int = 5000
+    token: str = ""
+    num_shards: int = 1
+
+
+def collection_name(model: str, version: str | int) -> str:
+    """A valid collection name for one model version (``goodbooks_recommender_v3``)."""
+    name = _NAME.sub("_", f"{model}_v{version}")
+    return name if name[0].isalpha() or name[0] == "_" else f"c_{name}"
+
+
+class MilvusIndex(VectorIndex):
+    """A Milvus collection with fields ``id`` (INT64 primary) and ``vector``."""
+
+    # One gRPC round trip per query dominates; batching measured 30 -> ~1,000 QPS at 10k.
+    batching_default = True
+
+    def __init__(self, dim: int, metric: str, config: MilvusConfig, **kwargs: Any) -> None:
+        super().__init__("milvus", dim, metric, **kwargs)
+        if not _NAME.sub("", config.collection) == config.collection:
+            raise InvalidInputError(f"invalid Milvus collection name {config.collection!r}")
+        self.config = config
+        self._client: Any = None
+        self._count: int | None = None
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            from pymilvus import MilvusClient
+
+            uri = self.config.uri
+            if "://" not in uri:
+                Path(uri).expanduser().parent.mkdir(parents=True, exist_ok=True)
+            try:
+                self._client = MilvusClient(uri=uri, token=self.config.token)
+            except Exception as e:  # pymilvus raises many types; all mean "unreachable"
+                raise UnavailableError(f"cannot reach Milvus at {uri}: {e}") from e
+        return self._client
+
+    def __len__(self) -> int:
+        if self._count is None:
+            if not self.client.has_collection(self.config.collection):
+                return 0
+            stats = self.client.get_collection_stats(self.config.collection)
+            self._count = int(stats.get("row_count", 0))
+        return self._count
+
+    def ensure_collection(self) -> None:
+        from pymilvus import DataType
+
+        client, name = self.client, self.config.collection
+        if client.has_collection(name):
+            return
+        schema = client.create_schema(auto_id=False, enable_dynamic_field=False)
+        schema.add_field("id", DataType.INT64, is_primary=True)
+        schema.add_field("vector", DataType.FLOAT_VECTOR, dim=self.dim)
+        params = client.prepare_index_params()
+        params.add_index(
+            field_name="vector",
+            index_type=self.config.index_type,
+            metric_type=self._milvus_metric,
+            params=dict(self.config.index_params),
+        )
+        client.create_collection(
+            name, schema=schema, index_params=params, num_shards=self.config.num_shards
+        )
+
+    @property
+    def _milvus_metric(self) -> str:
+        return "COSINE" if self.metric == "cosine" else "IP"
+
+    def _add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
+        self.ensure_collection()
+        step = max(1, self.config.insert_batch)
+        if len(self):
+            self._refuse_existing(ids, step)
+        for start in range(0, ids.shape[0], step):
+            rows = [
+                {"id": int(i), "vector": v}
+                for i, v in zip(
+                    ids[start : start + step], vectors[start : start + step], strict=True
+                )
+            ]
+            self.client.insert(self.config.collection, rows)
+        self.client.flush(self.config.collection)
+        self._count = None
+
+    def _refuse_existing(self, ids: np.ndarray, step: int) -> None:
+        # Milvus would store a second row under the same primary key; the contract says no.
+        for start in range(0, ids.shape[0], step):
+            chunk = ids[start : start + step].tolist()
+            found = self.client.query(
+                self.config.collection, filter=f"id in {chunk}", output_fields=["id"]
+            )
+            if found:
+                clash = [int(row["id"]) for row in found[:5]]
+                raise InvalidInputError(f"ids already in the index, e.g. {clash}")
+
+    def search(
+        self, queries: np.ndarray, k: int, exclude: Exclude = None, *, filter: str = ""
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """As :meth:`VectorIndex.search`, plus an optional Milvus boolean ``filter``."""
+        return self._search_impl(queries, k, exclude, filter=filter)
+
+    def _search(self, queries: np.ndarray, k: int, **opts: Any) -> tuple[np.ndarray, np.ndarray]:
+        if k > MAX_LIMIT:
+            raise InvalidInputError(f"Milvus returns at most {MAX_LIMIT} results per query")
+        hits = self.client.search(
+            self.config.collection,
+            data=list(queries),
+            limit=k,
+            filter=opts.get("filter", ""),
+            output_fields=["id"],
+            search_params={"metric_type": self._milvus_metric, "params": self.config.search_params},
+        )
+        ids, scores = _padded(queries.shape[0], k)
+        for row, found in enumerate(hits):
+            for col, hit in enumerate(found[:k]):
+                ids[row, col] = int(hit["id"])
+                scores[row, col] = float(hit["distance"])
+        return _fit_to_k(ids, scores, k)
+
+    def save(self, path: str | Path) -> Path:
+        def write(folder: Path) -> dict[str, Any]:
+            return {
+                "kind": "milvus",
+                "dim": self.dim,
+                "metric": self.metric,
+                "shards": self.config.num_shards,
+                "params": {**dataclasses.asdict(self.config), "token": ""},
+                "ids": {"count": len(self), "files": []},
+                "build_seconds": self.build_seconds,
+            }
+
+        return persistence.write_index_dir(Path(path), write)
+
+    @classmethod
+    def from_manifest(cls, manifest: dict[str, Any], **kwargs: Any) -> MilvusIndex:
+        config = MilvusConfig(**manifest["params"])
+        index = cls(manifest["dim"], manifest["metric"], config, **kwargs)
+        try:
+            present = index.client.has_collection(config.collection)
+        except UnavailableError as e:
+            raise IndexLoadError(f"Milvus at {config.uri} is unreachable: {e}") from e
+        if not present:
+            raise IndexLoadError(
+                f"Milvus collection {config.collection!r} is missing at {config.uri}"
+            )
+        return index
+
+    def healthy(self) -> bool:
+        try:
+            self.client.list_collections()
+        except Exception:  # health probe: any failure means unhealthy
+            return False
+        return True
+
+    def _backend_stats(self) -> dict[str, Any]:
+        healthy = self.healthy()
+        return {
+            "shards": self.config.num_shards,
+            "shard_sizes": [len(self)] if healthy else [],
+            "bytes": len(self) * (4 * self.dim + 8) if healthy else 0,
+            "params": {**dataclasses.asdict(self.config), "token": ""},
+            "healthy": healthy,
+            "uri": self.config.uri,
+            "collection": self.config.collection,
+        }
+
+    def drop(self) -> None:
+        """Delete the collection (e.g. when its model version is retired)."""
+        if self.client.has_collection(self.config.collection):
+            self.client.drop_collection(self.config.collection)
+        self._count = None
+
+    def close(self) -> None:
+        super().close()
+        if self._client is not None:
+            self._client.close()
+            self._client = None

@@ -1,0 +1,105 @@
+"""Index folders: shard files plus a checksummed ``manifest.json``, written atomically.
+
+A save goes to a temporary sibling folder that is renamed into place only when
+every file and the manifest are on disk, so a crash never leaves a half-written
+index under the final name. Loading re-hashes every file listed in the manifest.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from gbrec_core.errors import IndexLoadError
+
+FORMAT = "gbrec-index"
+VERSION = 1
+MANIFEST = "manifest.json"
+_CHUNK = 1 << 22
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def write_index_dir(path: Path, writer: Callable[[Path], dict[str, Any]]) -> Path:
+    """Run ``writer(tmp_dir) -> manifest`` and publish the folder atomically at ``path``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.parent / f".{path.name}.tmp-{uuid.uuid4().hex}"
+    tmp.mkdir()
+    try:
+        manifest = writer(tmp)
+        files = sorted(p for p in tmp.iterdir() if p.is_file())
+        manifest = {"format": FORMAT, "version": VERSION, **manifest}
+        manifest["files"] = {
+            p.name: {"sha256": sha256_file(p), "bytes": p.stat().st_size} for p in files
+        }
+        _write_json(tmp / MANIFEST, manifest)
+        _swap_into_place(tmp, path)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return path
+
+
+def read_manifest(path: Path, *, verify: bool = True) -> dict[str, Any]:
+    """The manifest of an index folder, after checking format and (optionally) checksums."""
+    path = Path(path)
+    manifest_path = path / MANIFEST
+    if not manifest_path.is_file():
+        raise IndexLoadError(f"{path} is not a gbrec index: {MANIFEST} is missing")
+    try:
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise IndexLoadError(f"{manifest_path} is unreadable or corrupted: {e}") from e
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+        raise IndexLoadError(f"{path} holds no gbrec index (format is not {FORMAT!r})")
+    if manifest.get("version") != VERSION:
+        raise IndexLoadError(f"{path}: unsupported index format version {manifest.get('version')}")
+    if verify:
+        verify_files(path, manifest)
+    return manifest
+
+
+def verify_files(path: Path, manifest: dict[str, Any]) -> None:
+    files = manifest.get("files")
+    if not isinstance(files, dict):
+        raise IndexLoadError(f"{path}/{MANIFEST} lists no files")
+    for name, meta in files.items():
+        file = path / name
+        if not file.is_file():
+            raise IndexLoadError(f"index {path} is partial: {name} is missing")
+        if file.stat().st_size != meta.get("bytes"):
+            raise IndexLoadError(f"index {path}: {name} has the wrong size (truncated?)")
+        if sha256_file(file) != meta.get("sha256"):
+            raise IndexLoadError(f"index {path}: checksum mismatch for {name} (corrupted)")
+
+
+def _write_json(path: Path, payload: dict[str, Any]) -> None:
+    with path.open("w", encoding="utf-8") as handle:
+        json.dump(payload, handle, indent=1, sort_keys=True)
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def _swap_into_place(tmp: Path, path: Path) -> None:
+    # Directories cannot be replaced by rename while non-empty, so the old one moves aside
+    # first; readers see either the old complete index or the new complete one.
+    old = None
+    if path.exists():
+        old = path.parent / f".{path.name}.old-{uuid.uuid4().hex}"
+        path.rename(old)
+    tmp.rename(path)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)

@@ -1,0 +1,82 @@
+"""Every index kind against the contract (exact is the oracle)."""
+
+from __future__ import annotations
+
+import uuid
+
+import numpy as np
+import pytest
+from index_contract import DIM, IndexContract, recall_at
+
+from gbrec_core.index import make_index
+
+
+class TestExact(IndexContract):
+    kind = "exact"
+
+    def test_sharded_equals_unsharded_exactly(self) -> None:
+        one = self.filled().search(self.queries, 25)
+        four = self.filled(shards=4).search(self.queries, 25)
+        np.testing.assert_array_equal(four[0], one[0])
+        np.testing.assert_allclose(four[1], one[1], rtol=1e-6)
+
+
+class TestFaissFlat(IndexContract):
+    kind = "faiss-flat"
+
+
+class TestFaissIVF(IndexContract):
+    kind = "faiss-ivf"
+
+
+class TestFaissIVFPQ(IndexContract):
+    # Compressed codes trade recall for memory (see docs/index.md); small shards train
+    # few PQ centroids, so the bound here is looser than for the other kinds.
+    kind = "faiss-ivfpq"
+    min_recall = 0.8
+    score_atol = 0.1
+
+
+class TestFaissHNSW(IndexContract):
+    kind = "faiss-hnsw"
+
+
+class TestHnswlib(IndexContract):
+    kind = "hnsw"
+
+
+class TestMilvus(IndexContract):
+    kind = "milvus"
+
+    @pytest.fixture(autouse=True)
+    def _milvus(self, _setup: None, milvus_uri: str) -> None:
+        self.extra = {"uri": milvus_uri, "collection": f"t_{uuid.uuid4().hex[:12]}"}
+
+    def test_filter_expression(self) -> None:
+        index = self.filled()
+        cutoff = int(np.median(self.ids))
+        ids, _ = index.search(self.queries, 10, filter=f"id < {cutoff}")  # type: ignore[call-arg]
+        assert (ids >= 0).all() and (ids < cutoff).all()
+
+    def test_load_fails_when_collection_dropped(self, tmp_path) -> None:  # type: ignore[no-untyped-def]
+        from gbrec_core.errors import IndexLoadError
+        from gbrec_core.index import load_index
+
+        index = self.filled()
+        path = index.save(tmp_path / "m")
+        index.drop()
+        with pytest.raises(IndexLoadError, match="missing"):
+            load_index(path)
+
+
+def test_unknown_kind_and_params_are_rejected() -> None:
+    from gbrec_core.errors import InvalidInputError
+
+    with pytest.raises(InvalidInputError, match="unknown index kind"):
+        make_index("annoy", DIM)
+    with pytest.raises(InvalidInputError, match="ef_search"):
+        make_index("faiss-hnsw", DIM, efsearch=10)
+
+
+def test_recall_helper_counts_overlap() -> None:
+    assert recall_at(np.array([[1, 2, -1]]), np.array([[2, 3, 4]])) == pytest.approx(1 / 3)
