@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.gbrec-installed
 
-.PHONY: demo test test-fast lint typecheck bench install clean
+.PHONY: demo test test-fast test-production lint typecheck bench install clean
 
 install: $(STAMP)
 
@@ -23,6 +23,10 @@ test: $(STAMP)
 
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -n 2 --dist loadgroup -m "not slow"
+
+# Production profile: PostgreSQL + Redis over TCP (installs Debian packages when missing).
+test-production: $(STAMP)
+	bash scripts/production/run.sh
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# The production profile without docker (`make test-production`):
+#   1. installs Debian's postgresql, redis-server and chromium when missing (apt-get);
+#   2. starts a throwaway PostgreSQL cluster (Dagster storage + MLflow backend) and a
+#      throwaway redis-server over TCP with AOF (appendfsync everysec), both on
+#      127.0.0.1 and free ports, under one temporary folder;
+#   3. exports the GBREC_*/DAGSTER_* environment and runs tests/production (two API
+#      processes sharing them), then the Chromium dashboard test on embedded engines;
+#   4. always stops both servers and deletes the folder (GBREC_PRODUCTION_KEEP=1 keeps it).
+# Extra arguments go to the tests/production pytest run, e.g. `bash scripts/production/run.sh -k deploy`.
+set -euo pipefail
+
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+ROOT="$(cd "$HERE/../.." && pwd)"
+PY="${GBREC_PYTHON:-$ROOT/.venv/bin/python}"
+cd "$ROOT"
+# shellcheck source=scripts/production/lib.sh
+source "$HERE/lib.sh"
+
+[ -x "$PY" ] || die "$PY not found; run 'make' first (it creates .venv)"
+
+WORK=
+CHILD=
+run_child() {
+  # In the background + wait, so a signal reaches our trap at once instead of after
+  # pytest finishes (bash defers traps while a foreground command runs).
+  "$@" &
+  CHILD=$!
+  local rc=0
+  wait "$CHILD" || rc=$?
+  CHILD=
+  return "$rc"
+}
+
+stop_child() {
+  [ -n "$CHILD" ] || return 0
+  # SIGINT, not SIGTERM: pytest turns it into KeyboardInterrupt and runs fixture
+  # teardown, which stops the API processes it started.
+  kill -INT "$CHILD" 2>/dev/null || true
+  local i
+  for i in $(seq 1 60); do
+    kill -0 "$CHILD" 2>/dev/null || break
+    sleep 0.5
+  done
+  kill -KILL "$CHILD" 2>/dev/null || true
+  wait "$CHILD" 2>/dev/null || true
+  CHILD=
+}
+
+teardown() {
+  local rc=$?
+  trap - EXIT INT TERM
+  stop_child
+  stop_redis
+  stop_postgres
+  if [ -n "$WORK" ] && [ -d "$WORK" ]; then
+    if [ "${GBREC_PRODUCTION_KEEP:-0}" = 1 ]; then
+      log "kept $WORK"
+    else
+      rm -rf "$WORK"
+    fi
+  fi
+  exit "$rc"
+}
+trap teardown EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+install_packages
+WORK="$(mktemp -d "${TMPDIR:-/tmp}/gbrec-production.XXXXXX")"
+# PostgreSQL runs as 'postgres' and must traverse this folder to reach its own.
+chmod 755 "$WORK"
+log "work folder $WORK"
+start_postgres
+start_redis
+write_dagster_home
+export_profile_env
+
+# Background jobs of a script start with SIGINT ignored, and Python then never installs its
+# KeyboardInterrupt handler; restore it so stop_child's SIGINT runs fixture teardown.
+PYTEST=("$PY" -c 'import signal, sys, pytest
+signal.signal(signal.SIGINT, signal.default_int_handler)
+sys.exit(pytest.main(sys.argv[1:]))')
+
+rc=0
+log "running the production tests"
+run_child "${PYTEST[@]}" tests/production -p no:cacheprovider --timeout 900 -v "$@" || rc=$?
+# The dashboard's Chromium test is built for the embedded engines (its own fresh registry
+# and Redis); it runs here because this profile guarantees `chromium` is installed.
+log "running the dashboard browser test (embedded engines, Chromium)"
+run_child env -u GBREC_PRODUCTION_PROFILE -u GBREC_ENV -u GBREC_HOME -u GBREC_REDIS_URL \
+  -u GBREC_MLFLOW_TRACKING_URI -u GBREC_MLFLOW_ARTIFACT_ROOT -u DAGSTER_HOME \
+  "${PYTEST[@]}" tests/e2e/test_dashboard.py -p no:cacheprovider --timeout 900 -v || rc=$?
+exit "$rc"
