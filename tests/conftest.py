@@ -32,3 +32,18 @@ def growthbook_cases() -> Path:
 def settings(tmp_path: Path) -> Settings:
     """Settings rooted in a fresh temporary GBREC_HOME with the tiny synthetic set."""
     return Settings(home=tmp_path / "gbrec-home", synthetic_scale="tiny")
+
+
+@pytest.fixture
+def redis_client(settings: Settings):  # type: ignore[no-untyped-def]
+    """A client of the embedded redis-server of this test's GBREC_HOME, stopped afterwards.
+
+    The server is a daemon shared by every process using the home, so it would outlive
+    the test unless stopped here.
+    """
+    from gbrec_core.store import connect, stop_server
+
+    client = connect(settings)
+    yield client
+    client.close()
+    stop_server(settings)

@@ -1,0 +1,337 @@
+"""ExperimentService: the one entry point the API and Dagster use for experiments."""
+
+from __future__ import annotations
+
+import builtins
+import logging
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import redis
+
+from gbrec_core.errors import (
+    ExperimentError,
+    GbrecError,
+    InvalidInputError,
+    NotFoundError,
+    UnavailableError,
+)
+from gbrec_core.experiments.analysis import compute_results
+from gbrec_core.experiments.assignment import assign, validate_spec
+from gbrec_core.experiments.buffer import PendingWrite, WriteBuffer
+from gbrec_core.experiments.codec import results_from_json, results_to_json
+from gbrec_core.experiments.decisions import (
+    Decision,
+    DecisionEvent,
+    DecisionHook,
+    decide,
+    guardrail_regressions,
+)
+from gbrec_core.experiments.events import event_problem, raw_exposure
+from gbrec_core.experiments.metrics import MetricLayout
+from gbrec_core.experiments.store import ExperimentStore, ExposureRow
+from gbrec_core.experiments.types import (
+    Assignment,
+    Event,
+    Experiment,
+    ExperimentResults,
+    ExperimentSpec,
+    ExperimentStatus,
+    RecordResult,
+    Route,
+    Strategy,
+)
+from gbrec_core.experiments.writer import DOWN, Writer, chunks, plan_events
+from gbrec_core.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+class ExperimentService:
+    """Create, assign, record and analyse experiments stored in Redis.
+
+    Definitions are cached for ``settings.experiment_cache_seconds`` so assignment (pure
+    hashing) keeps working while Redis is down; writes made during an outage go to a
+    bounded buffer (``settings.event_buffer_size`` events) replayed in order by
+    :meth:`flush`, which every write also attempts first. ``decision_hook`` is called when
+    a champion-vs-challenger experiment concludes or rolls back.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        redis_client: redis.Redis,
+        *,
+        decision_hook: DecisionHook | None = None,
+    ) -> None:
+        self.settings = settings
+        self.store = ExperimentStore(
+            redis_client,
+            retention_days=settings.event_retention_days,
+            books_ttl_days=settings.event_retention_days,
+        )
+        self.buffer = WriteBuffer(settings.event_buffer_size)
+        self.writer = Writer(self.store, self.buffer, self._resolve)
+        self.decision_hook = decision_hook
+        self._cache: dict[str, tuple[Experiment, float]] = {}
+
+    # definitions -------------------------------------------------------------------------
+    def create(self, spec: ExperimentSpec) -> Experiment:
+        validate_spec(spec)
+        try:
+            if not self.store.create(spec):
+                raise ExperimentError(f"experiment {spec.id!r} already exists")
+        except DOWN as e:
+            raise UnavailableError(f"cannot create experiment: {e}") from e
+        return self.get(spec.id)
+
+    def get(self, experiment_id: str) -> Experiment:
+        """Fresh from Redis (NotFoundError); the cached copy while Redis is unreachable."""
+        try:
+            exp = self.store.load(experiment_id)
+        except DOWN as e:
+            cached = self._cache.get(experiment_id)
+            if cached is None:
+                raise UnavailableError(f"Redis unreachable: {e}") from e
+            # Re-arm the cache so an outage costs one failed round trip per cache period,
+            # not one per request.
+            self._cache[experiment_id] = (cached[0], time.monotonic())
+            return cached[0]
+        if exp is None:
+            raise NotFoundError(f"experiment {experiment_id!r} not found")
+        self._cache[experiment_id] = (exp, time.monotonic())
+        return exp
+
+    def _cached(self, experiment_id: str) -> Experiment:
+        hit = self._cache.get(experiment_id)
+        if hit and time.monotonic() - hit[1] < self.settings.experiment_cache_seconds:
+            return hit[0]
+        return self.get(experiment_id)
+
+    def _resolve(self, experiment_id: str) -> tuple[Experiment, MetricLayout] | None:
+        try:
+            exp = self._cached(experiment_id)
+        except NotFoundError:
+            return None
+        return exp, layout_of(exp)
+
+    def list(self, status: ExperimentStatus | None = None) -> builtins.list[Experiment]:
+        try:
+            ids = self.store.ids()
+        except DOWN as e:
+            raise UnavailableError(f"Redis unreachable: {e}") from e
+        exps = [self.get(i) for i in ids]
+        return [e for e in exps if status is None or e.status is status]
+
+    # assignment ----------------------------------------------------------------------------
+    def assign(
+        self, experiment_id: str, user_id: int, attributes: Mapping[str, Any] | None = None
+    ) -> Assignment | None:
+        """GrowthBook-compatible variant for the user (None: not in the experiment)."""
+        return assign(self._cached(experiment_id), user_id, attributes)
+
+    def route(
+        self, experiment_id: str, user_id: int, attributes: Mapping[str, Any] | None = None
+    ) -> Route:
+        """Like :meth:`assign` but never raises on an outage: ``fallback`` = serve control."""
+        try:
+            a = self.assign(experiment_id, user_id, attributes)
+        except UnavailableError as e:
+            return Route(None, fallback=True, reason=f"experiment store unavailable: {e}")
+        return Route(a, fallback=False, reason=a.reason if a else "not_in_experiment")
+
+    # writes --------------------------------------------------------------------------------
+    def record_exposure(
+        self,
+        experiment_id: str,
+        variant: str,
+        user_id: int,
+        request_id: str,
+        book_ids: Sequence[int],
+        *,
+        covariate: float | None = None,
+    ) -> RecordResult:
+        """Count one served variant; ``covariate`` is the user's pre-period value (CUPED)."""
+        exp = self._cached(experiment_id)
+        names = [v.name for v in exp.spec.variants]
+        if variant not in names:
+            raise InvalidInputError(f"unknown variant {variant!r} of {experiment_id!r}")
+        if exp.status is not ExperimentStatus.RUNNING:
+            return _not_running(exp, 1)
+        books = [int(b) for b in book_ids]
+        row = ExposureRow(int(user_id), names.index(variant), float(covariate or 0.0), books)
+        raw = raw_exposure(experiment_id, variant, user_id, request_id, books)
+        write = PendingWrite("exposures", experiment_id, [raw], 1, exposures=[row])
+        _, buffered = self.writer.write([write])
+        return RecordResult(accepted=1, rejected=0, buffered=buffered)
+
+    def record_exposures(
+        self, experiment_id: str, rows: Sequence[ExposureRow], request_id: str = ""
+    ) -> RecordResult:
+        """Batch form of :meth:`record_exposure` (``ExposureRow.variant`` is the index)."""
+        exp = self._cached(experiment_id)
+        if any(not 0 <= r.variant < len(exp.spec.variants) for r in rows):
+            raise InvalidInputError(f"variant index out of range for {experiment_id!r}")
+        if exp.status is not ExperimentStatus.RUNNING:
+            return _not_running(exp, len(rows))
+        writes = []
+        for part in chunks(rows):
+            raw = [
+                raw_exposure(
+                    experiment_id,
+                    exp.spec.variants[r.variant].name,
+                    r.user_id,
+                    request_id,
+                    list(r.book_ids),
+                )
+                for r in part
+            ]
+            writes.append(PendingWrite("exposures", experiment_id, raw, len(part), exposures=part))
+        _, buffered = self.writer.write(writes)
+        return RecordResult(accepted=len(rows), rejected=0, buffered=buffered)
+
+    def record_events(self, events: Sequence[Event]) -> RecordResult:
+        """Validate, attribute and store events; untagged events go to every running
+        experiment. ``unattributed`` counts tagged events from never-exposed users."""
+        errors: builtins.list[str] = []
+        groups: dict[str | None, builtins.list[Event]] = {}
+        checked: dict[str | None, str | None] = {}
+        for i, ev in enumerate(events):
+            if ev.experiment_id not in checked:
+                checked[ev.experiment_id] = self._experiment_problem(ev)
+            problem = event_problem(ev) or checked[ev.experiment_id]
+            if problem:
+                errors.append(f"event {i}: {problem}")
+            else:
+                groups.setdefault(ev.experiment_id, []).append(ev)
+        running = self._running_ids() if None in groups else []
+        tagged = sum(len(v) for k, v in groups.items() if k is not None)
+        attributed, buffered = self.writer.write(plan_events(groups, running))
+        accepted = sum(len(v) for v in groups.values())
+        unattributed = 0 if buffered or None in groups else max(tagged - attributed, 0)
+        return RecordResult(accepted, len(errors), buffered, unattributed, tuple(errors))
+
+    def _experiment_problem(self, ev: Event) -> str | None:
+        if ev.experiment_id is None:
+            return None
+        try:
+            exp = self._cached(ev.experiment_id)
+        except NotFoundError:
+            return f"unknown experiment {ev.experiment_id!r}"
+        except UnavailableError:
+            return None  # checked again when the buffer is replayed
+        if exp.status is not ExperimentStatus.RUNNING:
+            return f"experiment {exp.id!r} is {exp.status.value}"
+        return None
+
+    def _running_ids(self) -> builtins.list[str]:
+        try:
+            return [e.id for e in self.list(ExperimentStatus.RUNNING)]
+        except UnavailableError:
+            return [i for i, (e, _) in self._cache.items() if e.status is ExperimentStatus.RUNNING]
+
+    def flush(self) -> int:
+        """Replay buffered writes; returns events flushed (UnavailableError if still down)."""
+        try:
+            return self.writer.flush()
+        except DOWN as e:
+            raise UnavailableError(f"Redis still unreachable; {len(self.buffer)} buffered") from e
+
+    # analysis and lifecycle ---------------------------------------------------------------
+    def results(self, experiment_id: str) -> ExperimentResults:
+        """Statistics from running sums; applies auto-stop/rollback and snapshots."""
+        exp = self.get(experiment_id)
+        layout = layout_of(exp)
+        try:
+            aggs = self.store.aggregates(exp.id, len(exp.spec.variants))
+        except DOWN as e:
+            raise UnavailableError(f"Redis unreachable: {e}") from e
+        res = compute_results(exp, layout, aggs)
+        decision = decide(exp, layout, aggs, res)
+        if decision is not None and self._apply(exp, decision, res):
+            res = compute_results(self.get(exp.id), layout, aggs)
+        self._maybe_snapshot(res)
+        return res
+
+    def _apply(self, exp: Experiment, d: Decision, res: ExperimentResults) -> bool:
+        if not self.store.transition(
+            exp.id,
+            ExperimentStatus.RUNNING,
+            status=d.status.value,
+            winner=d.winner,
+            decision=d.reason,
+        ):
+            return False  # another process decided first
+        log.info("experiment %s: %s", exp.id, d.reason)
+        if d.action and self.decision_hook and exp.spec.champion_challenger:
+            variant = d.winner if d.action == "promote" else exp.spec.variants[-1].name
+            model = next(v.model for v in exp.spec.variants if v.name == variant)
+            try:
+                self.decision_hook(DecisionEvent(self.get(exp.id), d.action, variant, model, res))
+            except GbrecError as e:  # the decision stands; record why the hook failed
+                self.store.transition(exp.id, d.status, decision=f"{d.reason}; hook failed: {e}")
+        return True
+
+    def _maybe_snapshot(self, res: ExperimentResults) -> None:
+        last = self.store.last_snapshot_time(res.experiment_id)
+        if last is None or time.time() - last >= self.settings.experiment_snapshot_seconds:
+            self.store.add_snapshot(res.experiment_id, results_to_json(res))
+
+    def history(self, experiment_id: str, since: float = 0.0) -> builtins.list[ExperimentResults]:
+        """Result snapshots over time (for charts), oldest first."""
+        return [results_from_json(s) for s in self.store.snapshots(experiment_id, since)]
+
+    def advance(self, experiment_id: str) -> Experiment:
+        """Next STAGED coverage step, after checking guardrails (regression: roll back)."""
+        exp = self.get(experiment_id)
+        if exp.spec.strategy is not Strategy.STAGED:
+            raise ExperimentError(f"{exp.id!r} is {exp.spec.strategy.value}, not STAGED")
+        if exp.status is not ExperimentStatus.RUNNING:
+            raise ExperimentError(f"{exp.id!r} is {exp.status.value}")
+        if exp.stage + 1 >= len(exp.spec.stages):
+            raise ExperimentError(f"{exp.id!r} is already at its final stage")
+        aggs = self.store.aggregates(exp.id, len(exp.spec.variants))
+        if regressed := guardrail_regressions(exp, layout_of(exp), aggs):
+            res = compute_results(exp, layout_of(exp), aggs)
+            reason = f"rolled back: guardrail regression in {', '.join(regressed)}"
+            self._apply(
+                exp,
+                Decision(ExperimentStatus.ROLLED_BACK, exp.control.name, reason, "rollback"),
+                res,
+            )
+            return self.get(exp.id)
+        if not self.store.transition(exp.id, ExperimentStatus.RUNNING, stage=str(exp.stage + 1)):
+            raise ExperimentError(f"{exp.id!r} changed status concurrently")
+        return self.get(exp.id)
+
+    def stop(self, experiment_id: str) -> Experiment:
+        exp = self.get(experiment_id)
+        if not self.store.transition(
+            exp.id,
+            ExperimentStatus.RUNNING,
+            status=ExperimentStatus.STOPPED.value,
+            decision="stopped",
+        ):
+            raise ExperimentError(f"{exp.id!r} is {exp.status.value}, not RUNNING")
+        return self.get(exp.id)
+
+    def delete_user(self, user_id: int) -> int:
+        """Privacy request: forget a user everywhere; returns raw events deleted."""
+        exps = self.list()
+        return self.store.delete_user(
+            user_id, [e.id for e in exps], {e.id: layout_of(e) for e in exps}
+        )
+
+    def trim_events(self) -> int:
+        """Apply the retention policy to the raw stream now (writes also trim)."""
+        return self.store.trim()
+
+
+def _not_running(exp: Experiment, n: int) -> RecordResult:
+    """Exposures after a decision are served traffic, not experiment data: refused, counted."""
+    return RecordResult(0, n, errors=(f"experiment {exp.id!r} is {exp.status.value}",))
+
+
+def layout_of(exp: Experiment) -> MetricLayout:
+    return MetricLayout.build(exp.spec.custom_metrics, exp.spec.positive_rating)

@@ -1,0 +1,111 @@
+"""Turns exposures/events into store writes, buffering them while Redis is down."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from typing import TypeVar
+
+import redis
+
+from gbrec_core.errors import UnavailableError
+from gbrec_core.experiments.buffer import PendingWrite, WriteBuffer
+from gbrec_core.experiments.events import raw_event
+from gbrec_core.experiments.metrics import MetricLayout
+from gbrec_core.experiments.store import EventRow, ExperimentStore
+from gbrec_core.experiments.types import Event, Experiment
+
+log = logging.getLogger(__name__)
+DOWN = (redis.ConnectionError, redis.TimeoutError)
+T = TypeVar("T")
+Resolver = Callable[[str], tuple[Experiment, MetricLayout] | None]
+
+
+# One Lua call blocks Redis while it runs; 2,000 events keep that to a few tens of ms
+# (other clients - API keys, rate limits - share the server) and lose little throughput.
+MAX_BATCH = 2_000
+
+
+def chunks(items: Sequence[T], size: int = MAX_BATCH) -> list[Sequence[T]]:
+    return [items[i : i + size] for i in range(0, len(items), size)]
+
+
+def plan_events(
+    groups: dict[str | None, list[Event]], running: Sequence[str]
+) -> list[PendingWrite]:
+    """Writes of at most MAX_BATCH events per experiment; untagged events go to every
+    running experiment but are appended to the raw stream (and buffer-counted) once."""
+    now = datetime.now(UTC).isoformat()
+    writes: list[PendingWrite] = []
+    for eid, evs in groups.items():
+        for part in chunks(evs):
+            raw = [raw_event(e, now) for e in part]
+            if eid is not None:
+                writes.append(PendingWrite("events", eid, raw, len(part), events=part))
+            elif not running:
+                writes.append(PendingWrite("raw", None, raw, len(part)))
+            for j, target in enumerate(running if eid is None else ()):
+                first = j == 0
+                size = len(part) if first else 0
+                writes.append(
+                    PendingWrite("events", target, raw if first else [], size, events=part)
+                )
+    return writes
+
+
+class Writer:
+    """Applies :class:`PendingWrite` batches; returns events attributed per batch."""
+
+    def __init__(self, store: ExperimentStore, buffer: WriteBuffer, resolve: Resolver) -> None:
+        self.store = store
+        self.buffer = buffer
+        self.resolve = resolve
+
+    def apply(self, w: PendingWrite) -> int:
+        if w.kind == "raw" or w.experiment_id is None:
+            self.store.write_raw(w.raw)
+            return 0
+        found = self.resolve(w.experiment_id)
+        if found is None:  # experiment deleted/unknown by replay time: keep the raw record
+            log.warning(
+                "experiment %s unknown; events kept in the raw stream only", w.experiment_id
+            )
+            self.store.write_raw(w.raw)
+            return 0
+        exp, layout = found
+        if w.kind == "exposures":
+            self.store.write_exposures(exp.id, layout, w.exposures, w.raw)
+            return len(w.exposures)
+        rows = [EventRow(e.user_id, e.book_id, layout.ops(e)) for e in w.events]
+        return self.store.write_events(exp.id, layout, rows, w.raw)
+
+    def flush(self) -> int:
+        """Replay the buffer; raises a redis connection error when still down."""
+        return self.buffer.drain(self._apply_quietly)
+
+    def _apply_quietly(self, w: PendingWrite) -> None:
+        self.apply(w)
+
+    def write(self, writes: Sequence[PendingWrite]) -> tuple[int, int]:
+        """Apply ``writes`` in order; returns (attributed, buffered events).
+
+        Anything not yet applied when Redis fails is buffered as a whole, or refused with
+        UnavailableError when it does not fit; nothing is dropped silently.
+        """
+        attributed, done = 0, 0
+        try:
+            if len(self.buffer):
+                self.flush()
+            for w in writes:
+                attributed += self.apply(w)
+                done += 1
+        except DOWN as e:
+            rest = writes[done:]
+            try:
+                self.buffer.push_all(rest)
+            except UnavailableError as full:
+                raise UnavailableError(f"{full}; Redis error: {e}") from e
+            log.warning("Redis unreachable (%s); buffered %d events", e, sum(w.size for w in rest))
+            return attributed, sum(w.size for w in rest)
+        return attributed, 0
