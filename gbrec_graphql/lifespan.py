@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -18,6 +19,7 @@ from gbrec_core.store import connect, connect_async
 from gbrec_graphql.audit.store import AuditLog
 from gbrec_graphql.auth import KeyVerifier
 from gbrec_graphql.books.catalog import BookCatalog
+from gbrec_graphql.experiments.history import run_sweeper
 from gbrec_graphql.index.manager import IndexManager
 from gbrec_graphql.metrics import CoreCollector, Metrics
 from gbrec_graphql.ratelimit import RateLimiter
@@ -90,9 +92,15 @@ async def lifespan(app: Starlette) -> AsyncIterator[None]:
     services = await asyncio.to_thread(build_services, settings)
     app.state.services = services
     log.info("gbrec API ready: serving %s (%s)", services.serving_label(), settings.env)
+    sweeper = asyncio.create_task(
+        run_sweeper(services.experiments, settings.experiment_snapshot_seconds)
+    )
     try:
         yield
     finally:
+        sweeper.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await sweeper
         await asyncio.to_thread(services.server.stop)
         services.indexes.close()
         await services.redis.aclose()

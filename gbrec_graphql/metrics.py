@@ -18,11 +18,12 @@ from graphql import DocumentNode, FieldNode, OperationDefinitionNode
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
-from strawberry.extensions import SchemaExtension
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0)
 
 StatsSource = Callable[[], dict[str, Any]]
+OPERATION_LABEL_CACHE = 1024
+OPERATION_LABEL_MAX_QUERY = 4096
 
 
 class Metrics:
@@ -59,6 +60,47 @@ class Metrics:
             registry=self.registry,
         )
 
+        # Label lookups are cached: prometheus' labels() takes a lock and builds a key on
+        # every call, and the root-field label would otherwise be re-derived per request.
+        self._operations: dict[tuple[str | None, str | None], str] = {}
+        self._children: dict[tuple[str, bool], tuple[Any, Any]] = {}
+        self._served: dict[tuple[str, str, bool], Any] = {}
+
+    def observe_operation(
+        self,
+        query: str | None,
+        document: DocumentNode | None,
+        operation_name: str | None,
+        failed: bool,
+        started: float,
+    ) -> None:
+        """Count and time one operation, labelled by its root fields."""
+        key = (query, operation_name)
+        label = self._operations.get(key)
+        if label is None:
+            label = operation_label(document, operation_name)
+            # Unparsable or huge texts are not worth remembering (memory is bounded).
+            if document is not None and len(query or "") <= OPERATION_LABEL_MAX_QUERY:
+                if len(self._operations) >= OPERATION_LABEL_CACHE:
+                    self._operations.clear()
+                self._operations[key] = label
+        children = self._children.get((label, failed))
+        if children is None:
+            outcome = "error" if failed else "ok"
+            children = (self.requests.labels(label, outcome), self.latency.labels(label))
+            self._children[(label, failed)] = children
+        children[0].inc()
+        children[1].observe(time.perf_counter() - started)
+
+    def served(self, model_version: str, variant: str, fallback: bool) -> None:
+        """Count one recommendation list."""
+        key = (model_version, variant, fallback)
+        child = self._served.get(key)
+        if child is None:
+            child = self.recommendations.labels(model_version, variant, str(fallback).lower())
+            self._served[key] = child
+        child.inc()
+
     def add_source(self, collector: Collector) -> None:
         self.registry.register(collector)
 
@@ -67,7 +109,7 @@ class Metrics:
             from prometheus_client import multiprocess
 
             registry = CollectorRegistry()
-            multiprocess.MultiProcessCollector(registry)
+            multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
             return generate_latest(registry) + generate_latest(self.registry)
         return generate_latest(self.registry)
 
@@ -111,29 +153,6 @@ def _flatten(stats: dict[str, Any], parent: str = "") -> Iterator[tuple[str, Any
             yield from _flatten(value, name)
         else:
             yield name, value
-
-
-class OperationMetrics(SchemaExtension):
-    """Counts and times each operation by its root fields (one hook per request)."""
-
-    def on_operation(self) -> Iterator[None]:
-        started = time.perf_counter()
-        yield
-        context = self.execution_context.context
-        metrics: Metrics | None = getattr(getattr(context, "services", None), "metrics", None)
-        if metrics is None:
-            return
-        label = operation_label(
-            self.execution_context.graphql_document, self.execution_context.operation_name
-        )
-        result = self.execution_context.result
-        outcome = (
-            "error"
-            if (result is not None and result.errors) or self.execution_context.pre_execution_errors
-            else "ok"
-        )
-        metrics.requests.labels(label, outcome).inc()
-        metrics.latency.labels(label).observe(time.perf_counter() - started)
 
 
 def operation_label(document: DocumentNode | None, operation_name: str | None) -> str:

@@ -17,9 +17,9 @@ from gbrec_graphql.experiments.mutations import ExperimentMutations
 from gbrec_graphql.experiments.queries import ExperimentQueries
 from gbrec_graphql.index.mutations import IndexMutations
 from gbrec_graphql.index.queries import IndexQueries
-from gbrec_graphql.metrics import OperationMetrics
 from gbrec_graphql.models.mutations import ModelMutations
 from gbrec_graphql.models.queries import ModelQueries
+from gbrec_graphql.pipeline import Pipeline
 from gbrec_graphql.recommendations.queries import RecommendationQueries
 
 log = logging.getLogger("gbrec_graphql.errors")
@@ -54,7 +54,8 @@ def build_schema(settings: Settings) -> strawberry.Schema:
     return GbrecSchema(
         query=Query,
         mutation=Mutation,
-        extensions=[OperationMetrics, *security.extensions(settings)],
+        # One factory: a fresh extension per request over caches shared by the schema.
+        extensions=[Pipeline.from_settings(settings).extension],
     )
 
 

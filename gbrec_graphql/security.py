@@ -1,28 +1,18 @@
-"""Schema extensions for OWASP's GraphQL advice: limits, caches, error masking.
+"""OWASP's GraphQL advice: validation rules (depth, aliases, introspection) and masking.
 
-Extensions are handed to Strawberry as factories so each request gets fresh
-instances. Validation rules are built once per schema, though: a limiter built per
-request would be a new rule class each time, and the validation cache (keyed by the
-rule tuple) would then never hit.
+:mod:`gbrec_graphql.pipeline` applies them in one schema extension. Validation rules
+are built once per schema: a limiter built per request would be a new rule class each
+time, and the validation cache (keyed by the rule tuple) would then never hit.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable
 from typing import Any
 
 from graphql import ASTValidationRule, GraphQLError
 from graphql.validation import NoSchemaIntrospectionCustomRule
-from strawberry.extensions import (
-    AddValidationRules,
-    MaskErrors,
-    MaxTokensLimiter,
-    ParserCache,
-    SchemaExtension,
-    ValidationCache,
-)
 from strawberry.extensions.max_aliases import create_validator as alias_rule
 from strawberry.extensions.query_depth_limiter import create_validator as depth_rule
 
@@ -32,6 +22,7 @@ from gbrec_core.settings import Settings
 log = logging.getLogger(__name__)
 
 INTERNAL = "INTERNAL_SERVER_ERROR"
+MASKED_MESSAGE = "Internal error."
 _SUGGESTION = re.compile(r"\s*Did you mean [^?]*\?")
 
 
@@ -70,57 +61,35 @@ def _is_unexpected_exception(original: BaseException | None) -> bool:
     )
 
 
-class GbrecErrors(MaskErrors):
-    """Masks internal errors; gives every shown error an ``extensions.code``."""
-
-    def __init__(self, *, production: bool) -> None:
-        super().__init__(
-            should_mask_error=lambda e: not is_expected(e), error_message="Internal error."
-        )
-        self.production = production
-
-    def _process_errors(self, errors: list[GraphQLError]) -> list[GraphQLError]:
-        return [self._rewrite(error) for error in errors]
-
-    def _rewrite(self, error: GraphQLError) -> GraphQLError:
-        if not is_expected(error):
-            masked = self.anonymise_error(error)
-            masked.extensions = {"code": INTERNAL}
-            return masked
-        original = error.original_error
-        extensions: dict[str, Any] = dict(error.extensions or {})
-        if isinstance(original, GbrecError):
-            extensions["code"] = original.code
-            retry = getattr(original, "retry_after", None)
-            if retry is not None:
-                extensions["retryAfter"] = round(float(retry), 3)
-        else:
-            extensions.setdefault("code", request_error_code(error))
-        message = error.message
-        if self.production:
-            message = _SUGGESTION.sub("", message)
+def rewrite_error(error: GraphQLError, *, production: bool) -> GraphQLError:
+    """The error as the client sees it: internal ones masked, every one with a code."""
+    if not is_expected(error):
         return GraphQLError(
-            message, error.nodes, error.source, error.positions, error.path, None, extensions
+            MASKED_MESSAGE,
+            error.nodes,
+            error.source,
+            error.positions,
+            error.path,
+            None,
+            {"code": INTERNAL},
         )
+    original = error.original_error
+    extensions: dict[str, Any] = dict(error.extensions or {})
+    if isinstance(original, GbrecError):
+        extensions["code"] = original.code
+        retry = getattr(original, "retry_after", None)
+        if retry is not None:
+            extensions["retryAfter"] = round(float(retry), 3)
+    else:
+        extensions.setdefault("code", request_error_code(error))
+    message = _SUGGESTION.sub("", error.message) if production else error.message
+    return GraphQLError(
+        message, error.nodes, error.source, error.positions, error.path, None, extensions
+    )
 
 
 def ensure_coded(error: GraphQLError, *, production: bool) -> GraphQLError:
-    """Last line of defence for errors that bypassed :class:`GbrecErrors`."""
+    """Last line of defence for errors that bypassed the pipeline's rewrite."""
     if error.extensions and "code" in error.extensions:
         return error
-    return GbrecErrors(production=production)._rewrite(error)
-
-
-def extensions(settings: Settings) -> list[Callable[[], SchemaExtension]]:
-    """The per-request extension factories, in order, for ``settings``."""
-    rules = validation_rules(settings)
-    cache_size = settings.graphql_cache_size
-    max_tokens = settings.graphql_max_tokens
-    production = settings.env == "production"
-    return [
-        lambda: MaxTokensLimiter(max_token_count=max_tokens),
-        lambda: AddValidationRules(rules),
-        lambda: ParserCache(maxsize=cache_size),
-        lambda: ValidationCache(maxsize=cache_size),
-        lambda: GbrecErrors(production=production),
-    ]
+    return rewrite_error(error, production=production)

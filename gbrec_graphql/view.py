@@ -14,7 +14,6 @@ from strawberry.http import GraphQLHTTPResponse, process_result
 from strawberry.types import ExecutionResult
 
 from gbrec_graphql.auth import key_from_headers
-from gbrec_graphql.books.loaders import make_loaders
 from gbrec_graphql.context import Context
 from gbrec_graphql.security import ensure_coded
 from gbrec_graphql.services import Services
@@ -46,7 +45,6 @@ class GbrecGraphQL(GraphQL[Context, None]):
             services=services,
             request=request,
             response=response,
-            loaders=make_loaders(services.catalog),
             experiment_header=request.headers.get("x-experiment-id"),
             api_key=key_from_headers(request.headers),
         )

@@ -7,11 +7,12 @@ import strawberry
 from gbrec_graphql.audit.types import AuditLogPage
 from gbrec_graphql.auth import Scope
 from gbrec_graphql.context import Info
+from gbrec_graphql.fields import field
 
 
 @strawberry.type
 class AuditQueries:
-    @strawberry.field(description="Admin mutations, newest first (admin scope).")
+    @field(description="Admin mutations, newest first (admin scope).")
     async def audit_log(
         self, info: Info, first: int = 50, after: str | None = None
     ) -> AuditLogPage:

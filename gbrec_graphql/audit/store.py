@@ -10,7 +10,7 @@ import json
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 import redis
 import redis.asyncio as aioredis
@@ -71,9 +71,11 @@ class AuditLog:
             raise InvalidInputError("after must be a cursor returned by auditLog")
         upper = f"({after}" if after else "+"
         try:
-            rows = await self._client.xrevrange(STREAM, max=upper, min="-", count=first + 1)
+            found = await self._client.xrevrange(STREAM, max=upper, min="-", count=first + 1)
         except (redis.RedisError, OSError) as e:
             raise UnavailableError("audit log unavailable: Redis unreachable") from e
+        # The client decodes responses, so ids and fields are str.
+        rows = cast(list[tuple[str, dict[str, str]]], found or [])
         records = [_record(entry_id, fields) for entry_id, fields in rows[:first]]
         next_cursor = records[-1].id if len(rows) > first else None
         return AuditPage(records=records, next_cursor=next_cursor)

@@ -61,6 +61,9 @@ class BookCatalog:
     def get(self, book_id: int) -> BookRecord | None:
         return self._books.get(book_id)
 
+    def get_many(self, book_ids: list[int]) -> list[BookRecord | None]:
+        return [self._books.get(i) for i in book_ids]
+
     def tags(self, book_id: int) -> list[str]:
         return self._tags.get(book_id, [])
 
@@ -72,16 +75,17 @@ def placeholder(book_id: int) -> BookRecord:
 
 def _records(frame: pd.DataFrame) -> list[BookRecord]:
     out = []
-    for row in frame.itertuples(index=False):
-        year = _float(row.original_publication_year)
+    for row in frame.to_dict("records"):
+        year = _float(row["original_publication_year"])
+        image_url = row["image_url"]
         out.append(
             BookRecord(
-                id=int(row.book_id),
-                title=str(row.title),
-                authors=[a.strip() for a in str(row.authors).split(",") if a.strip()],
+                id=int(row["book_id"]),
+                title=str(row["title"]),
+                authors=[a.strip() for a in str(row["authors"]).split(",") if a.strip()],
                 year=int(year) if year is not None else None,
-                average_rating=_float(row.average_rating),
-                image_url=str(row.image_url) if isinstance(row.image_url, str) else None,
+                average_rating=_float(row["average_rating"]),
+                image_url=image_url if isinstance(image_url, str) else None,
             )
         )
     return out
@@ -103,4 +107,7 @@ def _top_tags(
     joined = book_tags.merge(ids, on="goodreads_book_id").merge(tags, on="tag_id")
     joined = joined.sort_values(["book_id", "count"], ascending=[True, False])
     top = joined.groupby("book_id", sort=False).head(TAGS_PER_BOOK)
-    return {int(b): list(g["tag_name"].astype(str)) for b, g in top.groupby("book_id", sort=False)}
+    out: dict[int, list[str]] = {}
+    for book_id, name in zip(top["book_id"].to_numpy(), top["tag_name"].astype(str), strict=True):
+        out.setdefault(int(book_id), []).append(name)
+    return out

@@ -6,11 +6,12 @@ import strawberry
 
 from gbrec_graphql.books.types import Book
 from gbrec_graphql.context import Info
+from gbrec_graphql.fields import field
 
 
 @strawberry.type
 class BookQueries:
-    @strawberry.field(description="A book by its GoodBooks book_id; null when unknown.")
+    @field(description="A book by its GoodBooks book_id; null when unknown.")
     async def book(self, info: Info, id: int) -> Book | None:
         await info.context.check_read()
         record = await info.context.loaders.books.load(id)

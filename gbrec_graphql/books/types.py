@@ -6,6 +6,7 @@ import strawberry
 
 from gbrec_graphql.books.catalog import BookRecord
 from gbrec_graphql.context import Info
+from gbrec_graphql.fields import field
 
 
 @strawberry.type(description="A book of the catalogue (GoodBooks ids).")
@@ -17,7 +18,7 @@ class Book:
     average_rating: float | None
     image_url: str | None
 
-    @strawberry.field(description="The book's most-shelved tags, most used first.")
+    @field(description="The book's most-shelved tags, most used first.")
     async def tags(self, info: Info) -> list[str]:
         return await info.context.loaders.tags.load(self.id)
 

@@ -17,6 +17,7 @@ from gbrec_graphql.experiments.types import (
     ExperimentInput,
     RecordEventsResult,
 )
+from gbrec_graphql.fields import mutation
 from gbrec_graphql.guard import admin_action, events_action
 
 MAX_EVENTS = 1000
@@ -43,7 +44,7 @@ async def _admin_experiment(
 
 @strawberry.type
 class ExperimentMutations:
-    @strawberry.mutation(description="Create and start an experiment.")
+    @mutation(description="Create and start an experiment.")
     async def create_experiment(self, info: Info, input: ExperimentInput) -> Experiment:
         service = info.context.services.experiments
         return await _admin_experiment(
@@ -53,21 +54,19 @@ class ExperimentMutations:
             lambda: service.create(input.to_domain()),
         )
 
-    @strawberry.mutation(description="Move a STAGED experiment to its next coverage stage.")
+    @mutation(description="Move a STAGED experiment to its next coverage stage.")
     async def advance_experiment(self, info: Info, id: str) -> Experiment:
         service = info.context.services.experiments
         return await _admin_experiment(
             info, "advanceExperiment", {"id": id}, lambda: service.advance(id)
         )
 
-    @strawberry.mutation(description="Stop an experiment; its users return to the champion.")
+    @mutation(description="Stop an experiment; its users return to the champion.")
     async def stop_experiment(self, info: Info, id: str) -> Experiment:
         service = info.context.services.experiments
         return await _admin_experiment(info, "stopExperiment", {"id": id}, lambda: service.stop(id))
 
-    @strawberry.mutation(
-        description="Record impressions, clicks, ratings, satisfaction (events scope)."
-    )
+    @mutation(description="Record impressions, clicks, ratings, satisfaction (events scope).")
     async def record_events(self, info: Info, events: list[EventInput]) -> RecordEventsResult:
         if len(events) > MAX_EVENTS:
             raise InvalidInputError(f"at most {MAX_EVENTS} events per call, got {len(events)}")

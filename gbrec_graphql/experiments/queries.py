@@ -10,12 +10,13 @@ from gbrec_core.errors import NotFoundError
 from gbrec_core.experiments import types as core
 from gbrec_graphql.context import Info
 from gbrec_graphql.experiments.types import Experiment, ExperimentStatus
+from gbrec_graphql.fields import field
 from gbrec_graphql.pagination import paginate
 
 
 @strawberry.type
 class ExperimentQueries:
-    @strawberry.field(description="An experiment by id; null when it does not exist.")
+    @field(description="An experiment by id; null when it does not exist.")
     async def experiment(self, info: Info, id: str) -> Experiment | None:
         await info.context.check_read()
         try:
@@ -24,7 +25,7 @@ class ExperimentQueries:
             return None
         return Experiment.from_domain(found)
 
-    @strawberry.field(description="Experiments, optionally by status; `first`/`after` page them.")
+    @field(description="Experiments, optionally by status; `first`/`after` page them.")
     async def experiments(
         self,
         info: Info,

@@ -5,12 +5,16 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 from datetime import datetime
+from typing import Any
 
 import strawberry
 from strawberry.scalars import JSON
 
+from gbrec_core.errors import InvalidInputError
 from gbrec_core.experiments import types as core
 from gbrec_graphql.context import Info
+from gbrec_graphql.experiments.history import check_points, since_timestamp, thin
+from gbrec_graphql.fields import field
 
 # The GraphQL enums are the core enums themselves (same names), registered once.
 Strategy = core.Strategy
@@ -110,10 +114,24 @@ class Experiment:
     created_at: datetime
     updated_at: datetime
 
-    @strawberry.field(description="Per-variant traffic, SRM check and metric comparisons.")
+    @field(description="Per-variant traffic, SRM check and metric comparisons.")
     async def results(self, info: Info) -> ExperimentResults:
         service = info.context.services.experiments
         return ExperimentResults.from_domain(await asyncio.to_thread(service.results, self.id))
+
+    @field(
+        description="Result snapshots over time, oldest first (the cumulative difference "
+        "with its interval as data accrued); at most `limit` points, spread evenly."
+    )
+    async def history(
+        self, info: Info, since: datetime | None = None, limit: int = 500
+    ) -> list[ExperimentResults]:
+        check_points(limit)
+        start = since_timestamp(since)
+        snapshots = await asyncio.to_thread(
+            info.context.services.experiments.history, self.id, start
+        )
+        return [ExperimentResults.from_domain(r) for r in thin(snapshots, limit)]
 
     @classmethod
     def from_domain(cls, e: core.Experiment) -> Experiment:
@@ -138,6 +156,14 @@ class Experiment:
             created_at=e.created_at,
             updated_at=e.updated_at,
         )
+
+
+def _targeting(value: JSON | None) -> dict[str, Any] | None:
+    # A GrowthBook condition is a JSON object; anything else would only fail later,
+    # on the first assignment, as an internal error.
+    if value is None or isinstance(value, dict):
+        return value
+    raise InvalidInputError("targeting must be a JSON object (a GrowthBook condition)")
 
 
 @strawberry.input
@@ -173,7 +199,7 @@ class ExperimentInput:
             seed=self.seed,
             hash_version=self.hash_version,
             stages=tuple(self.stages or ()),
-            targeting=self.targeting,
+            targeting=_targeting(self.targeting),
             sequential=self.sequential,
             auto_stop=self.auto_stop,
             alpha=self.alpha,

@@ -7,13 +7,14 @@ import asyncio
 import strawberry
 
 from gbrec_graphql.context import Info
+from gbrec_graphql.fields import mutation
 from gbrec_graphql.guard import admin_action
 from gbrec_graphql.index.types import IndexBuild
 
 
 @strawberry.type
 class IndexMutations:
-    @strawberry.mutation(description="Rebuild the index from the serving version's item vectors.")
+    @mutation(description="Rebuild the index from the serving version's item vectors.")
     async def rebuild_vector_index(self, info: Info) -> IndexBuild:
         services = info.context.services
 

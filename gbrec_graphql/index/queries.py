@@ -5,12 +5,13 @@ from __future__ import annotations
 import strawberry
 
 from gbrec_graphql.context import Info
+from gbrec_graphql.fields import field
 from gbrec_graphql.index.types import VectorIndexStats
 
 
 @strawberry.type
 class IndexQueries:
-    @strawberry.field(description="Backend, shards, vectors, memory and search latency.")
+    @field(description="Backend, shards, vectors, memory and search latency.")
     async def vector_index(self, info: Info) -> VectorIndexStats:
         await info.context.check_read()
         services = info.context.services

@@ -7,13 +7,14 @@ import asyncio
 import strawberry
 
 from gbrec_graphql.context import Info
+from gbrec_graphql.fields import mutation
 from gbrec_graphql.guard import admin_action
 from gbrec_graphql.models.types import Deployment, deployment_summary
 
 
 @strawberry.type
 class ModelMutations:
-    @strawberry.mutation(description="Make `version` (or an alias) champion and hot-swap it in.")
+    @mutation(description="Make `version` (or an alias) champion and hot-swap it in.")
     async def deploy_model(self, info: Info, version: str) -> Deployment:
         server = info.context.services.server
 
@@ -29,7 +30,7 @@ class ModelMutations:
             summary=deployment_summary,
         )
 
-    @strawberry.mutation(description="Return the champion alias to the previous champion.")
+    @mutation(description="Return the champion alias to the previous champion.")
     async def rollback_model(self, info: Info) -> Deployment:
         server = info.context.services.server
 

@@ -7,13 +7,14 @@ import asyncio
 import strawberry
 
 from gbrec_graphql.context import Info
+from gbrec_graphql.fields import field
 from gbrec_graphql.models.types import ModelVersion
 from gbrec_graphql.pagination import paginate
 
 
 @strawberry.type
 class ModelQueries:
-    @strawberry.field(description="Registry versions with aliases and metrics, newest first.")
+    @field(description="Registry versions with aliases and metrics, newest first.")
     async def model_versions(
         self, info: Info, first: int | None = None, after: str | None = None
     ) -> list[ModelVersion]:
@@ -24,7 +25,7 @@ class ModelQueries:
         page = paginate(ordered, key=lambda v: v.version, first=first, after=after)
         return [ModelVersion.from_domain(v) for v in page]
 
-    @strawberry.field(description="The version this API process serves right now.")
+    @field(description="The version this API process serves right now.")
     async def serving_model(self, info: Info) -> ModelVersion:
         await info.context.check_read()
         return ModelVersion.from_domain(info.context.services.server.serving_version())

@@ -25,7 +25,7 @@ class ModelVersion:
         return cls(
             version=info.version,
             aliases=list(info.aliases),
-            metrics=dict(info.metrics),
+            metrics=JSON(dict(info.metrics)),
             created_at=info.created_at,
             run_id=info.run_id,
             model=getattr(info, "model", None),

@@ -633,7 +633,9 @@
     const d = new Date(t);
     const day = d.toLocaleDateString("en-GB", { day: "numeric", month: "short" });
     if (span > 10 * 86400e3) return day;
-    const time = d.toLocaleTimeString("en-GB", { hour: "2-digit", minute: "2-digit" });
+    // Snapshots a minute apart would otherwise share one "hh:mm" label.
+    const precise = span < 30 * 60e3 ? { second: "2-digit" } : {};
+    const time = d.toLocaleTimeString("en-GB", { hour: "2-digit", minute: "2-digit", ...precise });
     return span > 86400e3 ? `${day} ${time}` : time;
   }
 

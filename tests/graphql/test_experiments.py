@@ -77,3 +77,14 @@ def test_experiment_input_errors(api: Api) -> None:
     missing = api.gql(ROUTED, {"u": 1, "e": "no-such-experiment"})
     assert missing["errors"][0]["extensions"]["code"] == "NOT_FOUND"
     assert api.gql('{ experiment(id: "no-such") { id } }')["data"]["experiment"] is None
+
+
+def test_targeting_must_be_a_json_object(api: Api) -> None:
+    bad = api.gql(
+        CREATE, {"input": spec("api-target", targeting=["not", "an", "object"])}, key="admin"
+    )
+    assert bad["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+    ok = api.gql(CREATE, {"input": spec("api-target", targeting={"country": "NL"})}, key="admin")
+    assert ok["data"]["createExperiment"]["id"] == "api-target"
+    routed = api.gql(ROUTED, {"u": 5, "e": "api-target"})["data"]["recommendations"]
+    assert routed["experimentId"] is None  # user 5 has no country attribute: not targeted
