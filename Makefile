@@ -31,7 +31,8 @@ test-production: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy gbrec_core gbrec_assets gbrec_graphql
+	$(BIN)/mypy --strict gbrec_core
+	$(BIN)/mypy gbrec_assets gbrec_graphql
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/train.py

@@ -31,10 +31,16 @@ class Settings(BaseSettings):
         default="synthetic",
         description="'synthetic', 'goodbooks-10k' (download) or a folder of GoodBooks CSVs.",
     )
-    synthetic_scale: Scale = "goodbooks"
-    synthetic_seed: int = 42
-    download_url: str = (
-        "https://github.com/zygmuntz/goodbooks-10k/releases/download/v1.0/goodbooks-10k.zip"
+    synthetic_scale: Scale = Field(
+        default="goodbooks",
+        description="Synthetic data size: tiny, small or goodbooks (53k users, 6M ratings).",
+    )
+    synthetic_seed: int = Field(
+        default=42, description="Seed of the synthetic generator (same seed, same files)."
+    )
+    download_url: str = Field(
+        default="https://github.com/zygmuntz/goodbooks-10k/releases/download/v1.0/goodbooks-10k.zip",
+        description="Where `gbrec data download` fetches the real data set's zip.",
     )
     download_sha256: str | None = Field(
         default=None, description="Optional sha256 the downloaded zip must match."
@@ -42,27 +48,56 @@ class Settings(BaseSettings):
     min_user_ratings: int = Field(default=1, ge=0, description="Validation: minimum ratings/user.")
 
     # models and evaluation
-    primary_metric: str = "ndcg"
-    eval_k: int = Field(default=10, ge=1)
-    als_factors: int = Field(default=64, ge=1)
-    als_iterations: int = Field(default=15, ge=1)
+    primary_metric: str = Field(
+        default="ndcg", description="Offline metric (at eval_k) used to pick and gate models."
+    )
+    eval_k: int = Field(default=10, ge=1, description="Cut-off k of the offline evaluation.")
+    als_factors: int = Field(default=64, ge=1, description="ALS latent factors.")
+    als_iterations: int = Field(default=15, ge=1, description="ALS iterations.")
 
     # MLflow and the registry
-    mlflow_tracking_uri: str | None = None
-    mlflow_artifact_root: str | None = None
-    mlflow_experiment: str = "gbrec"
-    model_name: str = "goodbooks_recommender"
-    promotion_tolerance: float = Field(default=0.01, ge=0.0)
+    mlflow_tracking_uri: str | None = Field(
+        default=None,
+        description="MLflow tracking/registry URI; default sqlite:///$GBREC_HOME/mlflow.db.",
+    )
+    mlflow_artifact_root: str | None = Field(
+        default=None,
+        description="Artifact location for new experiments; default $GBREC_HOME/mlartifacts.",
+    )
+    mlflow_experiment: str = Field(
+        default="gbrec", description="MLflow experiment holding the training runs."
+    )
+    model_name: str = Field(
+        default="goodbooks_recommender", description="Registered model name in the MLflow registry."
+    )
+    promotion_tolerance: float = Field(
+        default=0.01,
+        ge=0.0,
+        description="Gate: a challenger may trail the champion's metric by this relative amount.",
+    )
 
     # serving
-    model_watch_interval: float = Field(default=300.0, gt=0)
-    model_cache_size: int = Field(default=3, ge=1)
-    model_cache_max_bytes: int = Field(default=4 * 1024**3, gt=0)
+    model_watch_interval: float = Field(
+        default=300.0, gt=0, description="Seconds between polls of the registry's champion alias."
+    )
+    model_cache_size: int = Field(
+        default=3, ge=1, description="Model versions kept in memory per API process."
+    )
+    model_cache_max_bytes: int = Field(
+        default=4 * 1024**3, gt=0, description="Memory budget of the in-memory version cache."
+    )
 
     # redis and experiments
-    redis_url: str | None = None
-    event_retention_days: int = Field(default=30, ge=1)
-    event_buffer_size: int = Field(default=100_000, ge=0)
+    redis_url: str | None = Field(
+        default=None,
+        description="Redis/Valkey URL; default an embedded redis-server under $GBREC_HOME/redis.",
+    )
+    event_retention_days: int = Field(
+        default=30, ge=1, description="Raw experiment events older than this are trimmed."
+    )
+    event_buffer_size: int = Field(
+        default=100_000, ge=0, description="Events buffered in memory while Redis is unreachable."
+    )
     experiment_cache_seconds: float = Field(
         default=1.0, ge=0.0, description="How long a process reuses an experiment definition."
     )
@@ -71,17 +106,29 @@ class Settings(BaseSettings):
     )
 
     # vector index
-    vector_backend: VectorBackend = "faiss"
-    index_kind: str = "faiss-hnsw"
-    index_shards: int = Field(default=4, ge=1)
-    milvus_uri: str | None = None
+    vector_backend: VectorBackend = Field(
+        default="faiss", description="Vector store: faiss, hnsw, exact or milvus."
+    )
+    index_kind: str = Field(
+        default="faiss-hnsw", description="Index kind the API serves similar books from."
+    )
+    index_shards: int = Field(
+        default=4, ge=1, description="Shards of the vector index (one Dagster partition each)."
+    )
+    milvus_uri: str | None = Field(
+        default=None, description="Milvus URI; default a Milvus Lite file under $GBREC_HOME/milvus."
+    )
 
     # api
-    api_host: str = "127.0.0.1"
-    api_port: int = 8000
-    require_key_for_reads: bool = False
+    api_host: str = Field(default="127.0.0.1", description="Address `gbrec serve` binds.")
+    api_port: int = Field(default=8000, description="Port `gbrec serve` binds.")
+    require_key_for_reads: bool = Field(
+        default=False, description="Require a read-scope key for queries."
+    )
     mutation_rate_limit: int = Field(default=60, ge=1, description="Mutations per key per minute.")
-    max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    max_body_bytes: int = Field(
+        default=1024 * 1024, ge=1024, description="Largest accepted request body (413 above)."
+    )
     event_rate_limit: int = Field(
         default=6000, ge=1, description="recordEvents calls per key per minute."
     )
@@ -93,15 +140,30 @@ class Settings(BaseSettings):
     api_workers: int = Field(default=1, ge=1, description="uvicorn worker processes.")
 
     # orchestration
-    freshness_warn_days: float = 5.0
-    freshness_fail_days: float = 7.0
-    retrain_cron: str = "0 3 * * 1"
-    degradation_threshold: float = Field(default=0.1, ge=0.0, le=1.0)
-    alert_webhook_url: str | None = None
-    alert_smtp_host: str | None = None
-    alert_smtp_port: int = 25
-    alert_email_to: str | None = None
-    alert_email_from: str = "gbrec@localhost"
+    freshness_warn_days: float = Field(
+        default=5.0, description="Trained models warn as stale after this many days."
+    )
+    freshness_fail_days: float = Field(
+        default=7.0, description="Trained models fail freshness (and retrain) after this many days."
+    )
+    retrain_cron: str = Field(
+        default="0 3 * * 1", description="Weekly retraining tick (cron, UTC)."
+    )
+    degradation_threshold: float = Field(
+        default=0.1,
+        ge=0.0,
+        le=1.0,
+        description="Relative drop of the online primary metric that requests a retrain.",
+    )
+    alert_webhook_url: str | None = Field(
+        default=None, description="Run-failure alerts are POSTed here (JSON)."
+    )
+    alert_smtp_host: str | None = Field(
+        default=None, description="SMTP server for run-failure alert e-mails."
+    )
+    alert_smtp_port: int = Field(default=25, description="SMTP port.")
+    alert_email_to: str | None = Field(default=None, description="Recipient of alert e-mails.")
+    alert_email_from: str = Field(default="gbrec@localhost", description="Sender of alert e-mails.")
 
     @property
     def resolved_home(self) -> Path:
