@@ -1,0 +1,155 @@
+"""``item_embeddings``, the sharded ``vector_index`` and the optional ``milvus_collection``.
+
+``vector_index`` has one partition per shard (``GBREC_INDEX_SHARDS``); a book lives
+in shard ``book_id % shards``. Each partition builds both a FAISS HNSW and an
+hnswlib index of its books under ``$GBREC_HOME/indices/<model version>/<kind>/shard-<i>``.
+A single-run backfill policy lets ``gbrec materialize`` build every shard in one
+step while the UI can still rebuild one shard alone.
+"""
+
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+import numpy as np
+
+from gbrec_assets.assets.registry import RegisteredModel
+from gbrec_assets.assets.training import model_asset_name
+from gbrec_assets.automation import downstream_condition
+from gbrec_assets.resources import GbrecSettingsResource
+from gbrec_core.settings import Settings
+
+INDEX_KINDS: tuple[str, ...] = ("faiss-hnsw", "hnsw")
+IO_RETRY = dg.RetryPolicy(max_retries=3, delay=5, backoff=dg.Backoff.EXPONENTIAL)
+
+
+@dataclasses.dataclass(frozen=True)
+class Embeddings:
+    """Item vectors for the index, and which model produced them."""
+
+    version: str
+    source: str
+    book_ids: np.ndarray
+    vectors: np.ndarray
+
+
+def shard_partitions(settings: Settings) -> dg.StaticPartitionsDefinition:
+    return dg.StaticPartitionsDefinition([str(i) for i in range(settings.index_shards)])
+
+
+def shard_dir(settings: Settings, version: str, kind: str, shard: int) -> Path:
+    return settings.index_dir / version / kind / f"shard-{shard}"
+
+
+@dg.asset(
+    group_name="index",
+    required_resource_keys={"registry"},
+    ins={"registered_model": dg.AssetIn(), "als_model": dg.AssetIn()},
+    automation_condition=downstream_condition(),
+    description="Item vectors of the registered version (or of ALS when its family has none).",
+)
+def item_embeddings(
+    context: dg.AssetExecutionContext, registered_model: RegisteredModel, als_model: Any
+) -> dg.Output[Embeddings]:
+    bundle = context.resources.registry.registry().load(registered_model.version)
+    vectors, source = bundle.item_vectors, f"v{registered_model.version}"
+    if vectors is None:
+        # EASE/popularity have no factor space; ALS vectors still serve similar-book search.
+        vectors, source = als_model.item_vectors(), model_asset_name("als")
+    if vectors is None:
+        raise dg.Failure("neither the registered model nor ALS produced item vectors")
+    emb = Embeddings(
+        version=registered_model.version,
+        source=source,
+        book_ids=np.asarray(vectors.book_ids, dtype=np.int64),
+        vectors=np.ascontiguousarray(vectors.vectors, dtype=np.float32),
+    )
+    return dg.Output(
+        emb,
+        metadata={
+            "version": emb.version,
+            "source": source,
+            "items": dg.MetadataValue.int(len(emb.book_ids)),
+            "dim": dg.MetadataValue.int(int(emb.vectors.shape[1])),
+        },
+    )
+
+
+def build_vector_index_asset(settings: Settings) -> dg.AssetsDefinition:
+    @dg.asset(
+        name="vector_index",
+        group_name="index",
+        partitions_def=shard_partitions(settings),
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        automation_condition=downstream_condition(),
+        description="One partition per shard: FAISS HNSW and hnswlib indices of its books.",
+    )
+    def _vector_index(
+        context: dg.AssetExecutionContext, gbrec: GbrecSettingsResource, item_embeddings: Embeddings
+    ) -> dg.MaterializeResult[None]:
+        from gbrec_core.index import make_index
+
+        live = gbrec.settings()
+        shards = len(context.assets_def.partitions_def.get_partition_keys())
+        stats: dict[str, Any] = {}
+        for key in context.partition_keys:
+            shard = int(key)
+            mask = item_embeddings.book_ids % shards == shard
+            for kind in INDEX_KINDS:
+                index = make_index(kind, dim=int(item_embeddings.vectors.shape[1]), metric="ip")
+                index.add(item_embeddings.book_ids[mask], item_embeddings.vectors[mask])
+                index.save(shard_dir(live, item_embeddings.version, kind, shard))
+                stats[f"{kind}/shard-{shard}"] = _jsonable(index.stats())
+        return dg.MaterializeResult(
+            metadata={
+                "version": item_embeddings.version,
+                "path": dg.MetadataValue.path(str(live.index_dir / item_embeddings.version)),
+                "kinds": dg.MetadataValue.json(list(INDEX_KINDS)),
+                "shards_built": dg.MetadataValue.json(list(context.partition_keys)),
+                "stats": dg.MetadataValue.json(stats),
+            }
+        )
+
+    return _vector_index
+
+
+@dg.asset(
+    group_name="index",
+    retry_policy=IO_RETRY,
+    automation_condition=downstream_condition(),
+    description="The registered version's item vectors in Milvus (GBREC_VECTOR_BACKEND=milvus).",
+)
+def milvus_collection(
+    gbrec: GbrecSettingsResource, item_embeddings: Embeddings
+) -> dg.MaterializeResult[None]:
+    from gbrec_core.index import make_index
+
+    settings = gbrec.settings()
+    dim = int(item_embeddings.vectors.shape[1])
+    uri = settings.resolved_milvus_uri
+    if "://" not in uri:
+        Path(uri).parent.mkdir(parents=True, exist_ok=True)
+    index = make_index(
+        "milvus",
+        dim=dim,
+        metric="ip",
+        shards=settings.index_shards,
+        uri=uri,
+        collection=f"gbrec_v{item_embeddings.version}",
+    )
+    index.add(item_embeddings.book_ids, item_embeddings.vectors)
+    path = settings.index_dir / item_embeddings.version / "milvus"
+    index.save(path)
+    return dg.MaterializeResult(
+        metadata={
+            "version": item_embeddings.version,
+            "uri": settings.resolved_milvus_uri,
+            "path": dg.MetadataValue.path(str(path)),
+            "stats": dg.MetadataValue.json(_jsonable(index.stats())),
+        }
+    )
+
+
+def _jsonable(stats: dict[str, Any]) -> dict[str, Any]:
+    return {k: (v.item() if isinstance(v, np.generic) else v) for k, v in stats.items()}

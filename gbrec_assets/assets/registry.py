@@ -1,0 +1,113 @@
+"""``registered_model``: the best family of the evaluation, logged, registered, proposed.
+
+The family with the best primary metric (``GBREC_PRIMARY_METRIC`` at
+``GBREC_EVAL_K``) on the holdout is logged as an MLflow run, registered as a new
+version of ``GBREC_MODEL_NAME`` and proposed: it becomes ``challenger`` and the
+promotion gate either makes it ``champion`` or records why not (both outcomes
+materialise the asset; the reason is in the metadata).
+"""
+
+import dataclasses
+from typing import Any
+
+import dagster as dg
+import pandas as pd
+
+from gbrec_assets.assets.data import SNAPSHOT_KEY
+from gbrec_assets.assets.evaluation import PLOT_COLUMN
+from gbrec_assets.assets.training import model_asset_name
+from gbrec_assets.automation import downstream_condition
+
+METRIC_COLUMNS = ("precision", "recall", "ndcg", "map", "hit_rate", "coverage")
+
+
+@dataclasses.dataclass(frozen=True)
+class RegisteredModel:
+    """What ``registered_model`` materialised: the version and the gate's verdict."""
+
+    version: str
+    family: str
+    run_id: str
+    champion: bool
+    reason: str
+    champion_version: str | None
+
+
+def data_fingerprint(context: dg.AssetExecutionContext) -> dict[str, Any]:
+    """The validated data's fingerprint, from the latest ``validated_ratings`` metadata."""
+    event = context.instance.get_latest_materialization_event(dg.AssetKey("validated_ratings"))
+    if event is None or event.asset_materialization is None:
+        raise dg.Failure("validated_ratings has never been materialised")
+    snapshot = event.asset_materialization.metadata[SNAPSHOT_KEY].value
+    return {key: snapshot[key] for key in ("sha256", "rows", "users", "books")}
+
+
+def run_link(tracking_uri: str, experiment_id: str, run_id: str) -> dg.MetadataValue:
+    """A clickable link for an MLflow server; the store and run path otherwise."""
+    path = f"#/experiments/{experiment_id}/runs/{run_id}"
+    if tracking_uri.startswith(("http://", "https://")):
+        return dg.MetadataValue.url(f"{tracking_uri.rstrip('/')}/{path}")
+    return dg.MetadataValue.text(f"{tracking_uri} {path} (open with `mlflow ui`)")
+
+
+def build_registered_model_asset(families: list[str]) -> dg.AssetsDefinition:
+    ins = {model_asset_name(f): dg.AssetIn() for f in families}
+
+    @dg.asset(
+        name="registered_model",
+        group_name="registry",
+        ins={"model_evaluation": dg.AssetIn(), **ins},
+        required_resource_keys={"gbrec", "registry"},
+        automation_condition=downstream_condition(),
+        description="Best family logged to MLflow, registered, proposed as challenger; "
+        "the promotion gate decides on champion.",
+    )
+    def _registered(
+        context: dg.AssetExecutionContext, model_evaluation: pd.DataFrame, **models: Any
+    ) -> dg.Output[RegisteredModel]:
+        settings = context.resources.gbrec.settings()
+        registry = context.resources.registry.registry()
+        best = model_evaluation.iloc[0]
+        family = str(best["model"])
+        run_id = registry.log_training_run(
+            models[model_asset_name(family)],
+            metrics={m: float(best[m]) for m in METRIC_COLUMNS if m in best},
+            params={
+                "family": family,
+                "eval_k": settings.eval_k,
+                "primary_metric": settings.primary_metric,
+            },
+            fingerprint=data_fingerprint(context),
+            lineage_tag=f"dagster:{context.run_id}",
+            plots=[str(best[PLOT_COLUMN])],
+        )
+        info = registry.register(run_id)
+        decision = registry.propose(info.version)
+        context.log.info(f"v{info.version} ({family}): {decision.reason}")
+        result = RegisteredModel(
+            version=info.version,
+            family=family,
+            run_id=run_id,
+            champion=decision.accepted,
+            reason=decision.reason,
+            champion_version=info.version if decision.accepted else decision.champion_version,
+        )
+        return dg.Output(
+            result,
+            metadata={
+                "version": info.version,
+                "family": family,
+                "alias": "champion" if decision.accepted else "challenger",
+                "promotion": decision.reason,
+                "champion_version": str(result.champion_version),
+                "model_name": settings.model_name,
+                "mlflow_run": run_link(
+                    settings.tracking_uri,
+                    registry.client.get_run(run_id).info.experiment_id,
+                    run_id,
+                ),
+                "mlflow_run_id": run_id,
+            },
+        )
+
+    return _registered

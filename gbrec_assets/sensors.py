@@ -1,0 +1,151 @@
+"""Sensors: automation, new raw data, model degradation, post-deploy rollback, failure alerts."""
+
+import json
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+
+from gbrec_assets.alerts import Alert, send_alert
+from gbrec_assets.assets.raw import RAW_FILES, RAW_KEYS
+from gbrec_assets.jobs import retrain_job, rollback_job
+from gbrec_assets.resources import GbrecSettingsResource, RedisResource, RegistryResource
+
+SMOKE_CHECK = dg.AssetCheckKey(dg.AssetKey("registered_model"), "champion_smoke_check")
+
+
+def automation_sensor() -> dg.AutomationConditionSensorDefinition:
+    """Evaluates every asset's automation condition; RUNNING as soon as the daemon runs."""
+    return dg.AutomationConditionSensorDefinition(
+        "gbrec_automation_sensor",
+        target=dg.AssetSelection.all(),
+        default_status=dg.DefaultSensorStatus.RUNNING,
+        minimum_interval_seconds=60,
+        description="Retrain on the weekly tick, stale models or new data; run the rest eagerly.",
+    )
+
+
+def _stat_key(folder: Path) -> str:
+    stats = []
+    for file in RAW_FILES.values():
+        path = folder / file
+        stat = path.stat() if path.is_file() else None
+        stats.append(f"{file}:{stat.st_size}:{stat.st_mtime_ns}" if stat else f"{file}:-")
+    return "|".join(stats)
+
+
+@dg.sensor(
+    name="raw_data_sensor",
+    asset_selection=dg.AssetSelection.assets(*RAW_KEYS),
+    minimum_interval_seconds=300,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Re-materialises the raw_* assets when a GoodBooks file changes on disk.",
+)
+def raw_data_sensor(
+    context: dg.SensorEvaluationContext, gbrec: GbrecSettingsResource
+) -> dg.SensorResult | dg.SkipReason:
+    from gbrec_core.data import resolve_dataset
+
+    folder = Path(resolve_dataset(gbrec.settings()))
+    key = _stat_key(folder)
+    if key == context.cursor:
+        return dg.SkipReason("no GoodBooks file changed")
+    # The raw assets hash the bytes themselves; their data version only changes (and
+    # only then triggers retraining) when the content really differs.
+    return dg.SensorResult(run_requests=[dg.RunRequest(run_key=key)], cursor=key)
+
+
+def _latest_evaluation(context: dg.SensorEvaluationContext) -> tuple[int, dict[str, Any]] | None:
+    record = context.instance.get_latest_materialization_event(dg.AssetKey("model_evaluation"))
+    if record is None or record.asset_materialization is None:
+        return None
+    meta = {k: v.value for k, v in record.asset_materialization.metadata.items()}
+    return int(record.timestamp * 1000), meta
+
+
+@dg.sensor(
+    name="model_degradation_sensor",
+    job=retrain_job,
+    minimum_interval_seconds=600,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Requests a retrain when the champion's live primary metric (Redis) dropped "
+    "more than GBREC_DEGRADATION_THRESHOLD below its offline evaluation.",
+)
+def model_degradation_sensor(
+    context: dg.SensorEvaluationContext,
+    gbrec: GbrecSettingsResource,
+    registry: RegistryResource,
+    redis: RedisResource,
+) -> dg.RunRequest | dg.SkipReason:
+    from gbrec_core.monitoring import read_online_metric, relative_drop
+
+    settings = gbrec.settings()
+    evaluation = _latest_evaluation(context)
+    champion = registry.registry().champion()
+    if evaluation is None or champion is None:
+        return dg.SkipReason("no evaluated champion yet")
+    storage_id, meta = evaluation
+    offline = champion.metrics.get(settings.primary_metric, meta.get("best_value"))
+    online = read_online_metric(
+        redis.client(), settings.model_name, champion.version, settings.primary_metric
+    )
+    if online is None or offline is None:
+        return dg.SkipReason(f"no live {settings.primary_metric} for v{champion.version}")
+    drop = relative_drop(float(offline), online)
+    if drop <= settings.degradation_threshold:
+        return dg.SkipReason(
+            f"v{champion.version} live {online:.4f} vs offline "
+            f"{float(offline):.4f} (drop {drop:.1%})"
+        )
+    return dg.RunRequest(
+        run_key=f"degraded-v{champion.version}-eval{storage_id}",
+        tags={"gbrec/trigger": "degradation", "gbrec/drop": f"{drop:.4f}"},
+    )
+
+
+@dg.sensor(
+    name="champion_rollback_sensor",
+    job=rollback_job,
+    minimum_interval_seconds=60,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Launches rollback_job when the post-deploy champion_smoke_check fails.",
+)
+def champion_rollback_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
+    records = context.instance.event_log_storage.get_asset_check_execution_history(
+        SMOKE_CHECK, limit=1
+    )
+    if not records:
+        return dg.SensorResult(skip_reason="champion_smoke_check never ran")
+    latest = records[0]
+    seen = int(context.cursor or 0)
+    status = latest.status.value
+    if status == "PLANNED":  # running, or skipped with its run: look again next tick
+        return dg.SensorResult(skip_reason="latest champion_smoke_check has no result")
+    if latest.id <= seen or status != "FAILED":
+        return dg.SensorResult(cursor=str(max(seen, latest.id)), skip_reason="smoke check ok")
+    return dg.SensorResult(
+        run_requests=[dg.RunRequest(run_key=f"rollback-check-{latest.id}")],
+        cursor=str(latest.id),
+    )
+
+
+@dg.run_failure_sensor(
+    name="run_failure_alert_sensor",
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Sends the failure message to GBREC_ALERT_WEBHOOK_URL and/or by e-mail.",
+)
+def run_failure_alert_sensor(
+    context: dg.RunFailureSensorContext, gbrec: GbrecSettingsResource
+) -> None:
+    run = context.dagster_run
+    steps = [e.step_key for e in context.get_step_failure_events() if e.step_key]
+    body = json.dumps({"failed_steps": steps, "message": context.failure_event.message})
+    send_alert(
+        gbrec.settings(),
+        Alert(
+            title=f"gbrec run {run.run_id[:8]} of {run.job_name} failed",
+            body=body,
+            run_id=run.run_id,
+            job=run.job_name,
+        ),
+    )
