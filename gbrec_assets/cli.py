@@ -36,12 +36,34 @@ def _progress_callback(console: Console, total: int) -> Callable[[Any], None]:
     return on_event
 
 
+def quiet_framework_noise() -> None:
+    """Keep the CLI's progress readable: Dagster's beta notices and MLflow's INFO chatter
+    are for developers of those libraries, not for someone running the pipeline."""
+    import logging
+    import warnings
+
+    import dagster as dg
+
+    for category in (dg.BetaWarning, dg.PreviewWarning):
+        warnings.filterwarnings("ignore", category=category)
+    import os
+
+    warnings.filterwarnings("ignore", message="(?s).*Add type hints to the `predict` method")
+    os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    logging.getLogger("mlflow").setLevel(logging.WARNING)
+    # gbrec logs its pyfunc wrapper on purpose; MLflow's generic pickling notice adds nothing.
+    logging.getLogger("mlflow.pyfunc").setLevel(logging.ERROR)
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+
+
 def materialize(
     select: str | None = typer.Option(
         None, "--select", "-s", help="Dagster asset selection, e.g. 'raw_ratings+' (default: all)."
     ),
 ) -> None:
     """Materialise the asset graph in-process (data -> models -> registry -> indices)."""
+    quiet_framework_noise()  # before importing the definitions, which warn at import time
     from gbrec_assets.runner import build_job, materialize_graph, open_instance
     from gbrec_core.settings import Settings
 
@@ -50,7 +72,9 @@ def materialize(
     instance = open_instance(settings)
     total = len(build_job(settings, select).nodes_in_topological_order)
     console.print(f"[bold]Materialising[/] {select or 'all assets'} into {settings.resolved_home}")
-    outcome = materialize_graph(settings, instance, select, _progress_callback(console, total))
+    outcome = materialize_graph(
+        settings, instance, select, _progress_callback(console, total), log_level="WARNING"
+    )
     if outcome.success:
         console.print(f"[green]done[/]: {len(outcome.materialized)} assets (run {outcome.run_id})")
         return

@@ -94,8 +94,12 @@ def materialize_graph(
     instance: dg.DagsterInstance,
     selection: str | None = None,
     on_event: EventCallback | None = None,
+    log_level: str = "INFO",
 ) -> MaterializeOutcome:
-    """Materialise ``selection`` (Dagster selection syntax; all assets when None)."""
+    """Materialise ``selection`` (Dagster selection syntax; all assets when None).
+
+    ``log_level`` is the console logger's level; the event log keeps everything.
+    """
     job = build_job(settings, selection)
     run_id = make_new_run_id()
     if on_event is not None:
@@ -104,6 +108,7 @@ def materialize_graph(
         instance=instance,
         raise_on_error=False,
         run_id=run_id,
+        run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
         tags={"gbrec/trigger": "cli", **partition_tags(job, settings)},
     )
     return summarize(result)

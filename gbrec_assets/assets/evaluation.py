@@ -47,7 +47,7 @@ def build_evaluation_asset(families: list[str]) -> dg.AssetsDefinition:
 
         settings = context.resources.gbrec.settings()
         ks = tuple(sorted({*DEFAULT_KS, settings.eval_k}))
-        plot_dir = settings.resolved_home / "dagster" / "plots" / context.run_id
+        plot_dir = settings.resolved_home / "dagster" / "plots" / context.run.run_id
         curves: dict[str, pd.DataFrame] = {}
         plots: dict[str, str] = {}
         for name, model in models.items():

@@ -78,7 +78,7 @@ def build_registered_model_asset(families: list[str]) -> dg.AssetsDefinition:
                 "primary_metric": settings.primary_metric,
             },
             fingerprint=data_fingerprint(context),
-            lineage_tag=f"dagster:{context.run_id}",
+            lineage_tag=f"dagster:{context.run.run_id}",
             plots=[str(best[PLOT_COLUMN])],
         )
         info = registry.register(run_id)

@@ -78,6 +78,7 @@ def dagster_home(settings: Settings) -> Path:
 
 def child_env(settings: Settings) -> dict[str, str]:
     env = dict(os.environ)
+    env.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     env["GBREC_HOME"] = str(settings.resolved_home)
     env["DAGSTER_HOME"] = str(dagster_home(settings))
     return env
@@ -149,6 +150,15 @@ def examples(api: str, key: str) -> str:
     return "\n\n".join(blocks)
 
 
+def stop_embedded_redis(settings: Settings) -> None:
+    """The embedded redis-server is a daemon the demo's children started; stop it too."""
+    if settings.redis_url:
+        return
+    from gbrec_core.store import stop_server
+
+    stop_server(settings)
+
+
 def run_demo(settings: Settings, api_port: int, dagster_port: int, materialize: bool) -> None:
     settings.ensure_home()
     env = child_env(settings)
@@ -166,7 +176,7 @@ def run_demo(settings: Settings, api_port: int, dagster_port: int, materialize: 
         supervisor.start(
             "dagster",
             [
-                "dagster",
+                str(Path(sys.executable).parent / "dagster"),
                 "dev",
                 "-w",
                 str(REPO_ROOT / "workspace.yaml"),
@@ -187,13 +197,14 @@ def run_demo(settings: Settings, api_port: int, dagster_port: int, materialize: 
         wait_for(f"http://127.0.0.1:{dagster_port}/server_info", supervisor, timeout=300)
         console.print(
             Panel.fit(
-                f"GraphQL API : {api}/graphql\nA/B dashboard: {api}/dashboard\n"
-                f"Dagster UI  : http://127.0.0.1:{dagster_port}\nMetrics     : {api}/metrics\n"
-                f"Admin key   : {key}\nLogs        : {logs}",
+                f"GraphQL API  : {api}/graphql\nA/B dashboard: {api}/dashboard\n"
+                f"Dagster UI   : http://127.0.0.1:{dagster_port}\nMetrics      : {api}/metrics\n"
+                f"Admin key    : {key}\nLogs         : {logs}",
                 title="gbrec is up (Ctrl-C stops everything)",
             )
         )
-        console.print(examples(api, key), highlight=False)
+        # soft_wrap: long curl lines must stay copy-pasteable, not be broken by rich.
+        console.print(examples(api, key), highlight=False, soft_wrap=True, markup=False)
         while (failure := supervisor.failed()) is None:
             time.sleep(1.0)
         raise RuntimeError(failure)
@@ -201,6 +212,7 @@ def run_demo(settings: Settings, api_port: int, dagster_port: int, materialize: 
         console.print("\nStopping ...")
     finally:
         supervisor.stop()
+        stop_embedded_redis(settings)
 
 
 def _interrupt(signum: int, frame: object) -> None:

@@ -157,8 +157,26 @@ def ensure_server(settings: Settings) -> Path:
         return paths.socket
     with _start_lock(paths):
         if not _ping(paths.socket):
-            _launch(paths)
+            _replace_unresponsive(settings, paths)
+            if not _ping(paths.socket):
+                _launch(paths)
     return paths.socket
+
+
+def _replace_unresponsive(settings: Settings, paths: ServerPaths) -> None:
+    """A live server that missed one ping is usually just slow (a loaded machine):
+    wait for it, and stop it only when it stays silent. Launching a second server
+    would steal the socket while both append to the same AOF."""
+    pid = server_pid(settings)
+    if pid is None:
+        return
+    deadline = time.monotonic() + _START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if _ping(paths.socket, timeout=2.0):
+            return
+        time.sleep(0.2)
+    log.warning("embedded redis-server pid %d does not answer; restarting it", pid)
+    stop_server(settings)
 
 
 def server_pid(settings: Settings) -> int | None:
@@ -169,7 +187,18 @@ def server_pid(settings: Settings) -> int | None:
         os.kill(pid, 0)
     except (OSError, ValueError):
         return None
-    return pid
+    return pid if _is_redis_server(pid) else None
+
+
+def _is_redis_server(pid: int) -> bool:
+    """A stale pidfile may name a recycled pid: only trust a redis-server."""
+    proc = Path(f"/proc/{pid}/cmdline")
+    if not Path("/proc").is_dir():  # no procfs (macOS): trust the pidfile
+        return True
+    try:
+        return b"redis-server" in proc.read_bytes()
+    except OSError:
+        return False
 
 
 def stop_server(settings: Settings, *, timeout: float = 10.0) -> bool:

@@ -93,8 +93,17 @@ def test_pyfunc_model_loads_through_the_champion_alias_uri(
 ) -> None:  # fmt: skip
     version, model = log_model(11, 0.5)
     registry.promote(version, force=True)
+    # Other tests in this worker (dagster-mlflow) may have set mlflow's process-global
+    # URIs, which win over the environment variable; pin both for this test.
     monkeypatch.setenv("MLFLOW_TRACKING_URI", registry_settings.tracking_uri)
-    loaded = mlflow.pyfunc.load_model(f"models:/{registry_settings.model_name}@champion")
+    previous = mlflow.get_tracking_uri(), mlflow.get_registry_uri()
+    mlflow.set_tracking_uri(registry_settings.tracking_uri)
+    mlflow.set_registry_uri(registry_settings.tracking_uri)
+    try:
+        loaded = mlflow.pyfunc.load_model(f"models:/{registry_settings.model_name}@champion")
+    finally:
+        mlflow.set_tracking_uri(previous[0])
+        mlflow.set_registry_uri(previous[1])
     users = np.array([1, 2, 999_999])
     out = loaded.predict(pd.DataFrame({"user_id": users, "k": 5}))
     expected, _ = model.recommend(users, k=5)
