@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dagster as dg
 
+from gbrec_assets.assets.baseline import BASELINE_FAMILY, baseline_model
 from gbrec_assets.assets.data import rating_splits, validated_ratings
 from gbrec_assets.assets.evaluation import build_evaluation_asset
 from gbrec_assets.assets.index import build_vector_index_asset, item_embeddings, milvus_collection
@@ -44,6 +45,8 @@ def build_assets(settings: Settings) -> list[dg.AssetsDefinition]:
         item_embeddings,
         build_vector_index_asset(settings),
     ]
+    if BASELINE_FAMILY in families:
+        assets.append(baseline_model)
     if settings.vector_backend == "milvus":
         assets.append(milvus_collection)
     return assets

@@ -2,7 +2,11 @@
 
 ``vector_index`` has one partition per shard (``GBREC_INDEX_SHARDS``); a book lives
 in shard ``book_id % shards``. Each partition builds both a FAISS HNSW and an
-hnswlib index of its books under ``$GBREC_HOME/indices/<model version>/<kind>/shard-<i>``.
+hnswlib index of its books under ``$GBREC_HOME/indices/<model version>/<kind>/shard-<i>``
+(plus ``<kind>/shards.json``, which lists the shards so that ``load_index`` opens them
+as one index) and its books' vectors under ``<model version>/embeddings/shard-<i>``,
+with the model version, vector source and set fingerprint in every manifest: the API
+looks up a book's query vector there and searches exactly from it if a shard breaks.
 A single-run backfill policy lets ``gbrec materialize`` build every shard in one
 step while the UI can still rebuild one shard alone.
 """
@@ -39,7 +43,9 @@ def shard_partitions(settings: Settings) -> dg.StaticPartitionsDefinition:
 
 
 def shard_dir(settings: Settings, version: str, kind: str, shard: int) -> Path:
-    return settings.index_dir / version / kind / f"shard-{shard}"
+    from gbrec_core.index import shard_dir_name
+
+    return settings.index_dir / version / kind / shard_dir_name(shard)
 
 
 @dg.asset(
@@ -88,24 +94,45 @@ def build_vector_index_asset(settings: Settings) -> dg.AssetsDefinition:
     def _vector_index(
         context: dg.AssetExecutionContext, gbrec: GbrecSettingsResource, item_embeddings: Embeddings
     ) -> dg.MaterializeResult[None]:
-        from gbrec_core.index import make_index
+        from gbrec_core.index import EMBEDDINGS_DIR, build_shard, fingerprint, save_embeddings_shard
 
         live = gbrec.settings()
         shards = len(context.assets_def.partitions_def.get_partition_keys())
+        emb = item_embeddings
+        root = live.index_dir / emb.version
+        fp = fingerprint(emb.book_ids, emb.vectors)
+        meta = {"model_version": emb.version, "source": emb.source, "fingerprint": fp}
         stats: dict[str, Any] = {}
         for key in context.partition_keys:
             shard = int(key)
-            mask = item_embeddings.book_ids % shards == shard
+            save_embeddings_shard(
+                root / EMBEDDINGS_DIR,
+                emb.book_ids,
+                emb.vectors,
+                shard=shard,
+                shards=shards,
+                meta=meta,
+                fingerprint_=fp,
+            )
             for kind in INDEX_KINDS:
-                index = make_index(kind, dim=int(item_embeddings.vectors.shape[1]), metric="ip")
-                index.add(item_embeddings.book_ids[mask], item_embeddings.vectors[mask])
-                index.save(shard_dir(live, item_embeddings.version, kind, shard))
+                index = build_shard(
+                    root / kind,
+                    kind,
+                    emb.book_ids,
+                    emb.vectors,
+                    shard=shard,
+                    shards=shards,
+                    meta=meta,
+                )
                 stats[f"{kind}/shard-{shard}"] = _jsonable(index.stats())
+                index.close()
         return dg.MaterializeResult(
             metadata={
                 "version": item_embeddings.version,
                 "path": dg.MetadataValue.path(str(live.index_dir / item_embeddings.version)),
                 "kinds": dg.MetadataValue.json(list(INDEX_KINDS)),
+                "vector_source": emb.source,
+                "fingerprint": fp,
                 "shards_built": dg.MetadataValue.json(list(context.partition_keys)),
                 "stats": dg.MetadataValue.json(stats),
             }

@@ -129,9 +129,12 @@ def wait_for(url: str, supervisor: Supervisor, timeout: float) -> None:
 EXAMPLE_QUERIES = {
     "recommendations": "{ recommendations(userId: 42, limit: 5) "
     "{ modelVersion fallback items { rank score book { title authors } } } }",
-    "create an experiment (admin)": 'mutation { createExperiment(input: {id: "als-vs-pop", '
-    'strategy: WEIGHTED, variants: [{name: "control", model: "champion", weight: 0.5}, '
-    '{name: "treatment", model: "challenger", weight: 0.5}]}) { id status } }',
+    # Personalisation vs popularity: `gbrec materialize` registers both aliases.
+    "create an experiment (admin)": "mutation { createExperiment(input: "
+    '{id: "champion-vs-baseline", strategy: WEIGHTED, metrics: ["ctr", "satisfaction"], '
+    'variants: [{name: "control", model: "champion", weight: 0.5}, '
+    '{name: "treatment", model: "baseline", weight: 0.5}]}) '
+    "{ id status variants { name model weight } } }",
     "deploy a model version (admin)": 'mutation { deployModel(version: "1") '
     "{ version previousVersion at } }",
 }

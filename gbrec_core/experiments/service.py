@@ -5,7 +5,7 @@ from __future__ import annotations
 import builtins
 import logging
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import redis
@@ -14,6 +14,7 @@ from gbrec_core.errors import (
     ExperimentError,
     GbrecError,
     InvalidInputError,
+    ModelError,
     NotFoundError,
     UnavailableError,
 )
@@ -47,6 +48,12 @@ from gbrec_core.settings import Settings
 
 log = logging.getLogger(__name__)
 
+# Checks that a variant's ``model`` (version number or alias) can serve; raises
+# NotFoundError/InvalidInputError when unknown, ModelError when it cannot load. The
+# caller supplies it (e.g. ``ModelServer.ensure_version``, which also preloads), so the
+# experiments core never imports the registry.
+ModelResolver = Callable[[str], object]
+
 
 class ExperimentService:
     """Create, assign, record and analyse experiments stored in Redis.
@@ -77,8 +84,14 @@ class ExperimentService:
         self._cache: dict[str, tuple[Experiment, float]] = {}
 
     # definitions -------------------------------------------------------------------------
-    def create(self, spec: ExperimentSpec) -> Experiment:
+    def create(
+        self, spec: ExperimentSpec, *, resolve_model: ModelResolver | None = None
+    ) -> Experiment:
+        """Validate and store ``spec``; with ``resolve_model`` every variant's model must
+        resolve first (InvalidInputError naming the variant), so no arm fails at serving."""
         validate_spec(spec)
+        if resolve_model is not None:
+            check_models(spec, resolve_model)
         try:
             if not self.store.create(spec):
                 raise ExperimentError(f"experiment {spec.id!r} already exists")
@@ -326,6 +339,26 @@ class ExperimentService:
     def trim_events(self) -> int:
         """Apply the retention policy to the raw stream now (writes also trim)."""
         return self.store.trim()
+
+
+def check_models(spec: ExperimentSpec, resolve_model: ModelResolver) -> None:
+    """InvalidInputError listing every variant whose model does not resolve or load."""
+    problems: builtins.list[str] = []
+    for v in spec.variants:
+        try:
+            resolve_model(v.model)
+        except (NotFoundError, InvalidInputError):
+            problems.append(
+                f"variant {v.name!r}: model {v.model!r} is not a registered version or alias"
+            )
+        except ModelError as e:
+            problems.append(f"variant {v.name!r}: model {v.model!r} cannot be loaded ({e})")
+        except UnavailableError as e:
+            raise UnavailableError(
+                f"cannot check model {v.model!r} of variant {v.name!r}: {e}"
+            ) from e
+    if problems:
+        raise InvalidInputError(f"experiment {spec.id!r}: " + "; ".join(problems))
 
 
 def _not_running(exp: Experiment, n: int) -> RecordResult:

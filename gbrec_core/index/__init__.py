@@ -2,9 +2,19 @@
 
 ``make_index(kind, dim, metric="ip", shards=1, **params)`` builds one,
 ``load_index(path)`` opens a saved one; every kind implements :class:`VectorIndex`.
+``load_shards(paths)`` / ``load_index(set_folder)`` open separately saved shards as
+one index; ``save_embeddings``/``load_embeddings`` keep the vectors beside it.
 """
 
 from gbrec_core.index.base import PAD_ID, PAD_SCORE, VectorIndex
+from gbrec_core.index.embeddings import (
+    EMBEDDINGS_DIR,
+    StoredEmbeddings,
+    fingerprint,
+    load_embeddings,
+    save_embeddings,
+    save_embeddings_shard,
+)
 from gbrec_core.index.exact import ExactConfig
 from gbrec_core.index.factory import KINDS, load_index, make_index
 from gbrec_core.index.faiss_backend import (
@@ -16,8 +26,17 @@ from gbrec_core.index.faiss_backend import (
 from gbrec_core.index.hnswlib_backend import HnswConfig
 from gbrec_core.index.milvus import MilvusConfig, MilvusIndex, collection_name
 from gbrec_core.index.sharded import ShardedIndex
+from gbrec_core.index.shardset import (
+    build_shard,
+    build_shard_set,
+    load_shard_set,
+    load_shards,
+    read_shard_set,
+    shard_dir_name,
+)
 
 __all__ = [
+    "EMBEDDINGS_DIR",
     "KINDS",
     "PAD_ID",
     "PAD_SCORE",
@@ -30,8 +49,19 @@ __all__ = [
     "MilvusConfig",
     "MilvusIndex",
     "ShardedIndex",
+    "StoredEmbeddings",
     "VectorIndex",
+    "build_shard",
+    "build_shard_set",
     "collection_name",
+    "fingerprint",
+    "load_embeddings",
     "load_index",
+    "load_shard_set",
+    "load_shards",
     "make_index",
+    "read_shard_set",
+    "save_embeddings",
+    "save_embeddings_shard",
+    "shard_dir_name",
 ]

@@ -25,6 +25,9 @@ from gbrec_core.index.milvus import MilvusConfig, MilvusIndex
 from gbrec_core.index.shard import Shard
 from gbrec_core.index.sharded import OnBudget, ShardedIndex, shard_stem
 
+#: The set manifest of a folder of separately saved shards (see ``shardset``).
+SHARD_SET = "shards.json"
+
 LOCAL_KINDS: dict[str, tuple[type[Shard], type[Any]]] = {
     "exact": (ExactShard, ExactConfig),
     "faiss-flat": (FaissFlatShard, FaissFlatConfig),
@@ -82,11 +85,17 @@ def make_index(
 def load_index(path: str | Path, *, mmap: bool = True, verify: bool = True) -> VectorIndex:
     """Open an index folder written by ``save``; ``IndexLoadError`` if it is not sound.
 
-    Checksums of every file are verified first. Flat, IVF and exact shards are memory
+    A folder with a ``shards.json`` set manifest (separately saved shard folders, as
+    the ``vector_index`` asset writes them) opens as one sharded index. Checksums of
+    every file are verified first. Flat, IVF and exact shards are memory
     mapped when ``mmap`` (the OS pages them in on demand and shares them between
     processes); such an index is read-only.
     """
     path = Path(path)
+    if (path / SHARD_SET).is_file():
+        from gbrec_core.index.shardset import load_shard_set
+
+        return load_shard_set(path, mmap=mmap, verify=verify)
     manifest = persistence.read_manifest(path, verify=verify)
     kind = manifest.get("kind")
     try:
@@ -113,6 +122,7 @@ def _load_sharded(
     if sizes != manifest["shard_sizes"]:
         raise IndexLoadError(f"{path}: shard sizes {sizes} differ from the manifest")
     index.build_seconds = float(manifest.get("build_seconds", 0.0))
+    index.meta = dict(manifest.get("meta") or {})
     return index
 
 

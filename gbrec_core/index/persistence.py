@@ -32,8 +32,14 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def write_index_dir(path: Path, writer: Callable[[Path], dict[str, Any]]) -> Path:
-    """Run ``writer(tmp_dir) -> manifest`` and publish the folder atomically at ``path``."""
+def write_index_dir(
+    path: Path, writer: Callable[[Path], dict[str, Any]], *, fmt: str = FORMAT
+) -> Path:
+    """Run ``writer(tmp_dir) -> manifest`` and publish the folder atomically at ``path``.
+
+    ``fmt`` names what the folder holds (an index by default; stored embeddings use
+    the same checksummed layout under another format name).
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.parent / f".{path.name}.tmp-{uuid.uuid4().hex}"
@@ -41,7 +47,7 @@ def write_index_dir(path: Path, writer: Callable[[Path], dict[str, Any]]) -> Pat
     try:
         manifest = writer(tmp)
         files = sorted(p for p in tmp.iterdir() if p.is_file())
-        manifest = {"format": FORMAT, "version": VERSION, **manifest}
+        manifest = {"format": fmt, "version": VERSION, **manifest}
         manifest["files"] = {
             p.name: {"sha256": sha256_file(p), "bytes": p.stat().st_size} for p in files
         }
@@ -53,7 +59,7 @@ def write_index_dir(path: Path, writer: Callable[[Path], dict[str, Any]]) -> Pat
     return path
 
 
-def read_manifest(path: Path, *, verify: bool = True) -> dict[str, Any]:
+def read_manifest(path: Path, *, verify: bool = True, fmt: str = FORMAT) -> dict[str, Any]:
     """The manifest of an index folder, after checking format and (optionally) checksums."""
     path = Path(path)
     manifest_path = path / MANIFEST
@@ -63,8 +69,8 @@ def read_manifest(path: Path, *, verify: bool = True) -> dict[str, Any]:
         manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
         raise IndexLoadError(f"{manifest_path} is unreadable or corrupted: {e}") from e
-    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
-        raise IndexLoadError(f"{path} holds no gbrec index (format is not {FORMAT!r})")
+    if not isinstance(manifest, dict) or manifest.get("format") != fmt:
+        raise IndexLoadError(f"{path} holds no {fmt} folder (format is not {fmt!r})")
     if manifest.get("version") != VERSION:
         raise IndexLoadError(f"{path}: unsupported index format version {manifest.get('version')}")
     if verify:

@@ -52,6 +52,9 @@ class ShardedIndex(VectorIndex):
         self.on_budget: OnBudget = on_budget
         self.threads = threads or max(1, os.cpu_count() or 1)
         self.shards: list[Shard] = [shard_cls(dim, config) for _ in range(shards)]
+        #: Caller-defined provenance saved in (and loaded from) the manifest, e.g. the
+        #: model version and vector source of a pipeline-built shard.
+        self.meta: dict[str, Any] = {}
         self._shard_pool: ThreadPoolExecutor | None = None
 
     def __len__(self) -> int:
@@ -129,7 +132,11 @@ class ShardedIndex(VectorIndex):
             self._shard_pool = None
 
     # ---- persistence and stats ------------------------------------------------------------
-    def save(self, path: str | Path) -> Path:
+    def save(self, path: str | Path, meta: dict[str, Any] | None = None) -> Path:
+        """Write the index folder; ``meta`` (JSON-able) is kept in the manifest as ``meta``."""
+        if meta is not None:
+            self.meta = dict(meta)
+
         def write(folder: Path) -> dict[str, Any]:
             for number, shard in enumerate(self.shards):
                 shard.save(folder, shard_stem(number))
@@ -145,6 +152,7 @@ class ShardedIndex(VectorIndex):
                     "files": [f"{shard_stem(i)}.ids.npy" for i in range(len(self.shards))],
                 },
                 "build_seconds": self.build_seconds,
+                "meta": self.meta,
             }
 
         return persistence.write_index_dir(Path(path), write)
@@ -156,6 +164,7 @@ class ShardedIndex(VectorIndex):
             "bytes": sum(s.nbytes() for s in self.shards),
             "params": dataclasses.asdict(self.config),
             "healthy": True,
+            **({"meta": self.meta} if self.meta else {}),
         }
 
 

@@ -20,7 +20,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from gbrec_core.errors import NotFoundError, PromotionRefusedError
+from gbrec_core.errors import InvalidInputError, NotFoundError, PromotionRefusedError
 from gbrec_core.models import Recommender
 from gbrec_core.registry.bundle import ModelBundle, read_bundle
 from gbrec_core.registry.gate import gate
@@ -154,6 +154,23 @@ class ModelRegistry:
                     return candidate
         return None
 
+    def alias_version(self, alias: str) -> str | None:
+        """The version ``alias`` points at, or None when the alias is not set."""
+        return self._alias_version(alias)
+
+    def set_alias(self, alias: str, version: str) -> None:
+        """Point a free alias (e.g. ``baseline``) at ``version``.
+
+        ``champion`` and ``challenger`` are refused: they move only through
+        promote/propose/rollback, which keep the champion history and the gate.
+        """
+        if alias in (CHAMPION, CHALLENGER):
+            raise InvalidInputError(f"{alias!r} moves only through promote/propose/rollback")
+        version = self.resolve(version)
+        with mlflow_errors(f"set alias {alias}"):
+            self.client.set_registered_model_alias(self.name, alias, version)
+        log.info("alias %s of %s: v%s", alias, self.name, version)
+
     # ---- aliases: promote, propose, rollback -----------------------------------------------------
     def evaluate_gate(self, version: str) -> PromotionDecision:
         """Apply the promotion gate to ``version`` against the current champion."""
@@ -239,6 +256,9 @@ class ModelRegistry:
     # ---- helpers ---------------------------------------------------------------------------------
     def _model_version(self, version_or_alias: str) -> ModelVersion:
         if version_or_alias.isdigit():
+            if not version_or_alias.isascii() or len(version_or_alias) > 18:
+                # The SQL store would overflow (a misleading "unavailable"): no such version.
+                raise NotFoundError(f"{self.name} has no version {version_or_alias!r}")
             return self.client.get_model_version(self.name, version_or_alias)
         return self.client.get_model_version_by_alias(self.name, version_or_alias)
 
@@ -250,11 +270,16 @@ class ModelRegistry:
             return None
 
     def _alias_map(self) -> dict[str, list[str]]:
+        """Every alias (champion, challenger, baseline, ...) by version, in one call:
+        ``search_model_versions`` does not return aliases."""
+        try:
+            with mlflow_errors("read aliases"):
+                aliases = self.client.get_registered_model(self.name).aliases or {}
+        except NotFoundError:
+            return {}
         by_version: dict[str, list[str]] = {}
-        for alias in (CHAMPION, CHALLENGER):
-            version = self._alias_version(alias)
-            if version is not None:
-                by_version.setdefault(version, []).append(alias)
+        for alias, version in aliases.items():
+            by_version.setdefault(str(version), []).append(str(alias))
         return by_version
 
     def _exists(self, version: str) -> bool:

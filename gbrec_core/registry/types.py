@@ -7,6 +7,8 @@ from datetime import datetime
 
 CHAMPION = "champion"
 CHALLENGER = "challenger"
+# The popularity baseline: registered beside the champion so a fresh install can A/B test.
+BASELINE = "baseline"
 
 
 @dataclasses.dataclass(frozen=True)

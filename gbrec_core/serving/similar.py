@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -18,6 +18,17 @@ class VectorSearch(Protocol):
     ) -> tuple[np.ndarray, np.ndarray]: ...
 
 
+@runtime_checkable
+class BookSearch(Protocol):
+    """An index that keeps the item vectors it was built from, so it searches by book id.
+
+    The pipeline indexes ALS vectors even when the serving model (EASE) has none, so
+    the query vector cannot come from the bundle; None means "not stored, ask the model".
+    """
+
+    def similar_to(self, book_id: int, k: int) -> list[tuple[int, float]] | None: ...
+
+
 def similar_books(
     bundle: ModelBundle, book_id: int, k: int, index: VectorSearch | None
 ) -> list[tuple[int, float]]:
@@ -25,6 +36,10 @@ def similar_books(
     items = bundle.model.items
     if items is None or items.index_of(np.array([book_id]))[0] < 0:
         raise NotFoundError(f"book {book_id} is not in model's catalogue")
+    if isinstance(index, BookSearch):
+        found = index.similar_to(book_id, k)
+        if found is not None:
+            return found
     vectors = bundle.item_vectors
     if index is not None and vectors is not None:
         row = np.flatnonzero(vectors.book_ids == book_id)

@@ -10,6 +10,7 @@ import strawberry
 
 from gbrec_core.errors import InvalidInputError
 from gbrec_core.experiments import types as core
+from gbrec_core.registry import ModelVersionInfo
 from gbrec_graphql.context import Info
 from gbrec_graphql.experiments.types import (
     EventInput,
@@ -19,6 +20,7 @@ from gbrec_graphql.experiments.types import (
 )
 from gbrec_graphql.fields import mutation
 from gbrec_graphql.guard import admin_action, events_action
+from gbrec_graphql.services import Services
 
 MAX_EVENTS = 1000
 
@@ -42,16 +44,28 @@ async def _admin_experiment(
     )
 
 
+def preload(services: Services, model: str) -> ModelVersionInfo:
+    """Resolve a variant's model in the registry and make it resident in this process.
+
+    Every arm must be servable before the experiment starts (otherwise BAD_USER_INPUT
+    naming the variant), and loading it now keeps its first requests fast. Resolving
+    first keeps a mistyped name from counting as a server load failure.
+    """
+    return services.server.ensure_version(services.registry.resolve(model))
+
+
 @strawberry.type
 class ExperimentMutations:
     @mutation(description="Create and start an experiment.")
     async def create_experiment(self, info: Info, input: ExperimentInput) -> Experiment:
-        service = info.context.services.experiments
+        services = info.context.services
         return await _admin_experiment(
             info,
             "createExperiment",
             input.summary(),
-            lambda: service.create(input.to_domain()),
+            lambda: services.experiments.create(
+                input.to_domain(), resolve_model=lambda model: preload(services, model)
+            ),
         )
 
     @mutation(description="Move a STAGED experiment to its next coverage stage.")

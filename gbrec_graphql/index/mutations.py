@@ -14,7 +14,12 @@ from gbrec_graphql.index.types import IndexBuild
 
 @strawberry.type
 class IndexMutations:
-    @mutation(description="Rebuild the index from the serving version's item vectors.")
+    @mutation(
+        description=(
+            "Rebuild the serving version's index (all shards, pipeline layout) from its "
+            "stored item vectors, or the bundle's when none are stored."
+        )
+    )
     async def rebuild_vector_index(self, info: Info) -> IndexBuild:
         services = info.context.services
 

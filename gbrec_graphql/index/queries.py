@@ -11,7 +11,12 @@ from gbrec_graphql.index.types import VectorIndexStats
 
 @strawberry.type
 class IndexQueries:
-    @field(description="Backend, shards, vectors, memory and search latency.")
+    @field(
+        description=(
+            "Backend, kind, shards, vectors, memory, search latency, model version and "
+            "vector source of the index behind similarBooks, and its health."
+        )
+    )
     async def vector_index(self, info: Info) -> VectorIndexStats:
         await info.context.check_read()
         services = info.context.services

@@ -7,7 +7,7 @@ from typing import Any
 
 import strawberry
 
-from gbrec_graphql.index.manager import IndexBuildInfo
+from gbrec_graphql.index.info import IndexBuildInfo
 
 
 @strawberry.type(description="The vector index behind similarBooks.")
@@ -23,6 +23,18 @@ class VectorIndexStats:
     latency_p99_ms: float | None
     searches: int
     model_version: str | None
+    vector_source: str | None = strawberry.field(
+        description="Whose item vectors are indexed: v<N> (the version's own) or als_model."
+    )
+    state: str = strawberry.field(
+        description="healthy; degraded (exact search over the stored vectors while the "
+        "index is rebuilt); none (similarBooks comes from the model)."
+    )
+    built_by: str | None = strawberry.field(
+        description="pipeline (the vector_index asset) or api (built by this API)."
+    )
+    rebuilding: bool
+    error: str | None
 
     @classmethod
     def from_domain(
@@ -41,6 +53,11 @@ class VectorIndexStats:
             latency_p99_ms=latency.get("p99_ms"),
             searches=int(stats.get("searches", 0) or 0),
             model_version=info.version if info else None,
+            vector_source=info.vector_source if info else None,
+            state=info.state if info else "none",
+            built_by=info.built_by if info else None,
+            rebuilding=bool(stats.get("rebuilding", False)),
+            error=info.error if info else stats.get("error"),
         )
 
 
@@ -53,6 +70,7 @@ class IndexBuild:
     dim: int
     seconds: float
     at: datetime
+    vector_source: str | None
 
     @classmethod
     def from_domain(cls, info: IndexBuildInfo) -> IndexBuild:
@@ -64,6 +82,7 @@ class IndexBuild:
             dim=info.dim,
             seconds=info.seconds,
             at=info.at,
+            vector_source=info.vector_source,
         )
 
 

@@ -15,6 +15,7 @@ from gbrec_graphql.context import Info
 from gbrec_graphql.fields import field
 from gbrec_graphql.recommendations import routing
 from gbrec_graphql.recommendations.types import Recommendations, scored_books
+from gbrec_graphql.recommendations.variants import variant_models
 
 MAX_LIMIT = 100
 
@@ -45,9 +46,13 @@ class RecommendationQueries:
         chosen = await routing.route(
             services, experiment_id or ctx.experiment_header, user_id, attributes
         )
-        rec = await services.server.arecommend(
-            user_id, k=limit, version=chosen.model if chosen else None
-        )
+        rec = None
+        if chosen is not None:
+            rec = await variant_models(ctx).recommend(chosen, user_id, limit)
+            if rec is None:
+                chosen = None  # the champion answers: served traffic, not experiment data
+        if rec is None:
+            rec = await services.server.arecommend(user_id, k=limit)
         request_id = uuid.uuid4().hex
         if chosen is not None:
             await routing.record_exposure(services, chosen, user_id, request_id, rec.book_ids)

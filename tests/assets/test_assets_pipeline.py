@@ -13,7 +13,8 @@ from typer.testing import CliRunner
 from gbrec_assets.definitions import build_definitions
 from gbrec_assets.runner import MaterializeOutcome, materialize_graph
 from gbrec_assets.sensors import champion_rollback_sensor, model_degradation_sensor
-from gbrec_core.registry import ModelRegistry
+from gbrec_core.index import load_embeddings, load_index
+from gbrec_core.registry import BASELINE, ModelRegistry
 from gbrec_core.settings import Settings
 
 pytestmark = pytest.mark.slow
@@ -40,8 +41,15 @@ def test_full_graph_registers_a_champion(built: tuple[Settings, Any, Materialize
     assert {"validated_ratings", "registered_model", "vector_index"} <= set(outcome.materialized)
     champion = ModelRegistry(settings).champion()
     assert champion is not None and "champion" in champion.aliases
-    shards = list((settings.index_dir / champion.version).glob("*/shard-*"))
-    assert len(shards) == 2 * settings.index_shards  # faiss-hnsw and hnsw per shard
+    root = settings.index_dir / champion.version
+    for kind in ("faiss-hnsw", "hnsw"):  # one shard folder per partition, opened as one index
+        assert len(list((root / kind).glob("shard-*"))) == settings.index_shards
+        index = load_index(root / kind)
+        assert index.stats()["shards"] == settings.index_shards
+        assert index.stats()["meta"]["model_version"] == champion.version
+        index.close()
+    stored = load_embeddings(root / "embeddings")
+    assert len(stored) == len(index) and stored.model_version == champion.version
 
 
 def test_corrupt_ratings_fail_checks_and_keep_champion(
@@ -127,3 +135,71 @@ def test_rollback_sensor_quiet_after_passing_smoke_check(
     with dg.build_sensor_context(instance=instance) as ctx:
         result = champion_rollback_sensor(ctx)
     assert not result.run_requests
+
+
+def test_baseline_registered_beside_the_champion(
+    built: tuple[Settings, Any, MaterializeOutcome],
+) -> None:
+    settings, _, outcome = built
+    assert "baseline_model" in outcome.materialized
+    registry = ModelRegistry(settings)
+    baseline = registry.version(BASELINE)
+    assert baseline.model == "popularity" and "ndcg" in baseline.metrics
+    champion = registry.champion()
+    assert champion is not None and champion.version != baseline.version
+    # The baseline never passed through the gate: no challenger, champion untouched.
+    listed = {v.version: v.aliases for v in registry.versions()}
+    assert listed[baseline.version] == [BASELINE]
+    assert "champion" in listed[champion.version]
+
+
+def test_demo_experiment_champion_vs_baseline_runs_after_materialize(
+    built: tuple[Settings, Any, MaterializeOutcome],
+) -> None:
+    from starlette.testclient import TestClient
+
+    from gbrec_core.cli.demo import EXAMPLE_QUERIES
+    from gbrec_core.store import connect
+    from gbrec_graphql.app import create_app
+    from gbrec_graphql.auth import Scope, create_key
+
+    settings, _, _ = built
+    registry = ModelRegistry(settings)
+    key = create_key(connect(settings), Scope.ADMIN).key
+    routed = """query($u: Int!) { recommendations(userId: $u, limit: 3,
+      experimentId: "champion-vs-baseline") { modelVersion variant } }"""
+    with TestClient(create_app(settings)) as client:
+        created = client.post(
+            "/graphql",
+            json={"query": EXAMPLE_QUERIES["create an experiment (admin)"]},
+            headers={"X-API-Key": key},
+        ).json()
+        assert created["data"]["createExperiment"]["status"] == "RUNNING", created
+        served = {}
+        for user in range(1, 31):
+            body = client.post("/graphql", json={"query": routed, "variables": {"u": user}})
+            rec = body.json()["data"]["recommendations"]
+            served[rec["variant"]] = rec["modelVersion"]
+    assert served == {
+        "control": registry.champion_version(),
+        "treatment": registry.alias_version(BASELINE),
+    }
+
+
+def test_rematerialising_unchanged_data_adds_no_baseline(
+    built: tuple[Settings, Any, MaterializeOutcome],
+) -> None:
+    settings, instance, _ = built
+    registry = ModelRegistry(settings)
+    baseline = registry.alias_version(BASELINE)
+    before = {v.version for v in registry.versions()}
+    outcome = materialize_graph(settings, instance, "popularity_model+")
+    assert outcome.success, outcome.failed_steps
+    assert {"popularity_model", "registered_model", "baseline_model"} <= set(outcome.materialized)
+    assert registry.alias_version(BASELINE) == baseline
+    new = {v.version for v in registry.versions()} - before
+    assert len(new) == 1  # the retrained champion candidate only
+    assert BASELINE not in registry.version(new.pop()).aliases
+    event = instance.get_latest_materialization_event(dg.AssetKey("baseline_model"))
+    assert event is not None and event.asset_materialization is not None
+    assert event.asset_materialization.metadata["registered"].value is False

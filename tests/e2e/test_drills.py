@@ -3,7 +3,8 @@
 1. Redis SIGKILLed under load: recommendations keep answering, every event is stored,
    buffered or refused with UNAVAILABLE (none silently lost), counts match after restart.
 2. An index shard file corrupted: the checksum catches it at load, similar books are
-   answered by exact search meanwhile, and a rebuild restores a verified index.
+   answered by exact search over the stored embeddings meanwhile, and the API rebuilds
+   a verified index in the background.
 3. MLflow unreachable: the running API keeps serving its version; a restarted API
    serves the last champion from its disk cache.
 4. The API SIGKILLed during a hot swap: the restarted process serves the champion.
@@ -19,7 +20,6 @@ from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
-import numpy as np
 import pytest
 from drill_support import (
     CREATE,
@@ -124,16 +124,17 @@ def test_redis_killed_under_load(drill: Drill, keys: dict[str, str], api: ApiPro
 
 
 # ---- 2. a corrupted index shard ------------------------------------------------------------
-def _exact_cosine(vectors: np.ndarray, book_ids: np.ndarray, query: int, k: int) -> list[int]:
-    """Oracle of the model's own similarity (cosine over item factors), itself excluded."""
-    from gbrec_core.index import make_index
+def _exact_ip(embeddings_dir: Path, query: int, k: int) -> list[int]:
+    """Oracle: exact inner-product search over the stored embeddings, the book excluded."""
+    from gbrec_core.index import load_embeddings, make_index
 
-    unit = vectors / (np.linalg.norm(vectors, axis=1, keepdims=True) + 1e-9)
-    oracle = make_index("exact", dim=unit.shape[1], metric="ip")
-    oracle.add(book_ids.astype(np.int64), unit.astype(np.float32))
-    row = int(np.flatnonzero(book_ids == query)[0])
-    ids, _ = oracle.search(unit[row : row + 1].astype(np.float32), k + 1)
-    return [int(i) for i in ids[0] if i != query][:k]
+    stored = load_embeddings(embeddings_dir)
+    oracle = make_index("exact", dim=int(stored.vectors.shape[1]), metric="ip")
+    oracle.add(stored.book_ids, stored.vectors)
+    vector = stored.vector_of(query)
+    assert vector is not None
+    ids, _ = oracle.search(vector, k, exclude=[[query]])
+    return [int(i) for i in ids[0]]
 
 
 def _corrupt(path: Path) -> None:
@@ -145,46 +146,62 @@ def _corrupt(path: Path) -> None:
 
 
 def test_corrupted_index_shard_is_detected_served_exactly_and_rebuilt(drill: Drill) -> None:
-    from gbrec_core.index import load_index
+    from gbrec_core.index import EMBEDDINGS_DIR, load_index
     from gbrec_core.registry import ModelRegistry
     from gbrec_core.serving import ModelServer
     from gbrec_graphql.index.manager import IndexManager
 
-    def serving() -> tuple[ModelServer, IndexManager]:
+    def serving(auto_rebuild: bool = True) -> tuple[ModelServer, IndexManager]:
         server = ModelServer(drill.settings, ModelRegistry(drill.settings))
         server.start(watch=False)
-        return server, IndexManager(drill.settings, server)
+        manager = IndexManager(drill.settings, server)
+        manager.auto_rebuild = auto_rebuild
+        return server, manager
 
     server, manager = serving()
-    built = manager.ensure()
+    built = manager.ensure()  # no pipeline layout yet: built from the bundle, same layout
     assert built is not None and not built.loaded_from_disk and built.shards > 1
+    assert built.state == "healthy" and built.built_by == "api"
     manager.close()
-    data_files = sorted(p for p in built.path.glob("shard-001.*") if not p.name.endswith("ids.npy"))
-    assert data_files, sorted(p.name for p in built.path.iterdir())
+    shard = built.path / "shard-1"
+    data_files = sorted(p for p in shard.iterdir() if p.name.startswith("shard-000."))
+    data_files = [p for p in data_files if not p.name.endswith("ids.npy")]
+    assert data_files, sorted(p.name for p in shard.iterdir())
     _corrupt(data_files[0])
     with pytest.raises(IndexLoadError, match="checksum"):
         load_index(built.path)
 
-    # A restarted API: the corrupted index is refused, similar books come from exact search.
-    server, manager = serving()
-    assert manager.ensure() is None and manager.index is None
+    # A restarted API: the corrupted shard is refused; exact search over the stored
+    # embeddings answers meanwhile (rebuilds held back here to look at that state).
+    server, manager = serving(auto_rebuild=False)
+    degraded = manager.ensure()
+    assert degraded is not None and degraded.state == "degraded" and degraded.kind == "exact"
+    assert degraded.error is not None and "checksum" in degraded.error
+    embeddings = drill.settings.index_dir / degraded.version / EMBEDDINGS_DIR
     vectors = server.ensure_loaded("champion").bundle.item_vectors
     assert vectors is not None
     queries = [int(b) for b in vectors.book_ids[:5]]
     for book in queries:
         served = [b for b, _ in server.similar(book, 10)]
-        oracle = _exact_cosine(vectors.vectors, vectors.book_ids, book, 10)
-        assert len(set(served) & set(oracle)) >= 9, (book, served, oracle)
+        assert served == _exact_ip(embeddings, book, 10), book
+    manager.close()
 
-    # The rebuild (rebuildVectorIndex) writes a verified index that the next start loads.
-    rebuilt = manager.rebuild()
-    assert not rebuilt.loaded_from_disk and rebuilt.vectors == len(vectors.book_ids)
-    load_index(rebuilt.path).close()
+    # With the default, the API rebuilds the index in the background by itself.
+    server, manager = serving()
+    assert manager.ensure() is not None
+    assert manager.wait_idle(120)
+    assert manager.info is not None and manager.info.state == "healthy"
+    assert manager.info.kind == drill.settings.index_kind and not manager.info.loaded_from_disk
+    assert manager.info.vectors == len(vectors.book_ids)
+    load_index(built.path).close()
     manager.close()
     server, manager = serving()
     again = manager.ensure()
-    assert again is not None and again.loaded_from_disk
+    assert again is not None and again.loaded_from_disk and again.state == "healthy"
     assert len(server.similar(queries[0], 10)) == 10
+    # rebuildVectorIndex rebuilds the same layout on demand.
+    rebuilt = manager.rebuild()
+    assert not rebuilt.loaded_from_disk and rebuilt.shards == built.shards
     manager.close()
 
 

@@ -1,0 +1,70 @@
+"""The ``baseline`` version: a non-personalised reference registered beside the champion.
+
+An A/B test needs two versions, and a fresh install has only the champion; the
+popularity baseline is the natural second arm (personalisation vs popularity).
+It is registered without the promotion gate and never touches ``champion``,
+``challenger`` or the champion history, so it cannot become champion by accident
+(``promote``/``deployModel`` can still target it explicitly). A new baseline version
+is registered only when the data fingerprint differs from the current baseline's:
+retrains on unchanged data would otherwise add identical versions.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from gbrec_core.models import Recommender
+from gbrec_core.registry.mlflow_errors import mlflow_errors
+from gbrec_core.registry.provenance import FingerprintLike, fingerprint_tags
+from gbrec_core.registry.registry import ModelRegistry
+from gbrec_core.registry.types import BASELINE
+
+SHA_TAG = "data.sha256"
+
+
+@dataclasses.dataclass(frozen=True)
+class BaselineRegistration:
+    """Outcome of :func:`register_baseline`: the baseline version and whether it is new."""
+
+    version: str
+    registered: bool
+    previous_version: str | None
+    data_sha256: str
+    reason: str
+
+
+def baseline_data_sha256(registry: ModelRegistry, version: str) -> str | None:
+    """The data fingerprint (sha256) ``version`` was trained on, from its run's tags."""
+    info = registry.version(version)
+    if info.run_id is None:
+        return None
+    with mlflow_errors(f"read run of v{version}"):
+        return registry.client.get_run(info.run_id).data.tags.get(SHA_TAG)
+
+
+def register_baseline(
+    registry: ModelRegistry,
+    model: Recommender,
+    *,
+    metrics: dict[str, float],
+    params: dict[str, Any],
+    fingerprint: FingerprintLike | dict[str, Any],
+    lineage_tag: str | None = None,
+    plots: Sequence[str | Path] | None = None,
+) -> BaselineRegistration:
+    """Log and register ``model`` as the ``baseline`` alias unless the current baseline
+    was trained on the same data (same fingerprint sha256)."""
+    sha = fingerprint_tags(fingerprint)[SHA_TAG]
+    current = registry.alias_version(BASELINE)
+    if current is not None and baseline_data_sha256(registry, current) == sha:
+        reason = f"v{current} is already the baseline for data {sha[:12]}"
+        return BaselineRegistration(current, False, current, sha, reason)
+    run_id = registry.log_training_run(model, metrics, params, fingerprint, lineage_tag, plots)
+    info = registry.register(run_id)
+    registry.set_alias(BASELINE, info.version)
+    was = "no baseline" if current is None else f"v{current} (other data)"
+    reason = f"v{info.version} is the baseline for data {sha[:12]}, replacing {was}"
+    return BaselineRegistration(info.version, True, current, sha, reason)

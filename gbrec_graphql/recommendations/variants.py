@@ -1,0 +1,121 @@
+"""Serving an experiment arm: its model when it can answer, otherwise the champion.
+
+``createExperiment`` checks every arm's model, but an arm can still break later: its
+alias removed, its artifact corrupt, the registry down. The request must succeed
+anyway, so the champion answers and the request is *not* recorded as an exposure: the
+user did not see their arm, and counting them in it would bias the comparison
+towards the champion. Each such request is counted in
+``gbrec_experiment_variant_fallbacks_total{experiment,variant,reason}``; the failure is
+logged once per retry period, and the broken model is not retried for
+``retry_seconds``, so an outage costs one failed load attempt, not one per request.
+
+Aliases (``baseline``, ``challenger``) are resolved to a version number and reused
+for ``resolve_seconds``: resolving through MLflow costs about 10 ms per request,
+serving a cached version number about 0.1 ms. ``champion`` is passed through as is,
+because the server already answers it from the live version without a lookup.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+
+from prometheus_client import CollectorRegistry, Counter
+
+from gbrec_core.errors import GbrecError
+from gbrec_core.registry import CHAMPION
+from gbrec_core.serving import ModelServer, Recommendation
+from gbrec_graphql.context import Context
+from gbrec_graphql.recommendations.routing import Route
+
+log = logging.getLogger(__name__)
+
+RETRY_SECONDS = 30.0
+
+
+class VariantModels:
+    """Per-app resolution, failure memory and fallback counter for experiment arms."""
+
+    def __init__(
+        self,
+        server: ModelServer,
+        registry: CollectorRegistry,
+        *,
+        resolve_seconds: float,
+        retry_seconds: float = RETRY_SECONDS,
+    ) -> None:
+        self.server = server
+        self.resolve_seconds = resolve_seconds
+        self.retry_seconds = retry_seconds
+        self.fallbacks = Counter(
+            "gbrec_experiment_variant_fallbacks",
+            "Experiment requests answered by the champion because the variant's model "
+            "could not serve; no exposure is recorded for them.",
+            ["experiment", "variant", "reason"],
+            registry=registry,
+        )
+        self._versions: dict[str, tuple[str, float]] = {}
+        self._failures: dict[str, tuple[str, float]] = {}
+
+    async def recommend(self, chosen: Route, user_id: int, k: int) -> Recommendation | None:
+        """The arm's list, or None when its model cannot serve (the champion answers)."""
+        reason = self._recent_failure(chosen.model)
+        if reason is None:
+            try:
+                version = await self._version(chosen.model)
+                return await self.server.arecommend(user_id, k=k, version=version)
+            except GbrecError as e:
+                reason = type(e).__name__
+                self._failures[chosen.model] = (reason, time.monotonic())
+                self._versions.pop(chosen.model, None)
+                log.warning(
+                    "experiment %s: variant %s (model %s) cannot serve, the champion answers "
+                    "without an exposure for %.0f s: %s",
+                    chosen.experiment_id,
+                    chosen.variant,
+                    chosen.model,
+                    self.retry_seconds,
+                    e,
+                )
+        self.fallbacks.labels(chosen.experiment_id, chosen.variant, reason).inc()
+        return None
+
+    async def _version(self, model: str) -> str:
+        if model.isdigit() or model == CHAMPION:
+            return model
+        hit = self._versions.get(model)
+        if hit is not None and time.monotonic() - hit[1] < self.resolve_seconds:
+            return hit[0]
+        # Resolves the alias and makes the version resident (a load on first use).
+        info = await asyncio.to_thread(self.server.ensure_version, model)
+        self._versions[model] = (info.version, time.monotonic())
+        return info.version
+
+    def _recent_failure(self, model: str) -> str | None:
+        failure = self._failures.get(model)
+        if failure is None:
+            return None
+        if time.monotonic() - failure[1] >= self.retry_seconds:
+            del self._failures[model]
+            return None
+        return failure[0]
+
+
+def variant_models(ctx: Context) -> VariantModels:
+    """The app's :class:`VariantModels`, created on first use.
+
+    It lives on ``app.state`` beside the services; creation needs no lock because
+    resolvers run on the one event loop and nothing is awaited in between.
+    """
+    state = ctx.request.app.state
+    services = ctx.services
+    models: VariantModels | None = getattr(state, "variant_models", None)
+    if models is None or models.server is not services.server:
+        models = VariantModels(
+            services.server,
+            services.metrics.registry,
+            resolve_seconds=services.settings.experiment_cache_seconds,
+        )
+        state.variant_models = models
+    return models
