@@ -13,6 +13,7 @@ from gbrec_core.settings import Settings
 from gbrec_graphql import security
 from gbrec_graphql.audit.queries import AuditQueries
 from gbrec_graphql.books.queries import BookQueries
+from gbrec_graphql.execution import PlainFieldsExecutionContext
 from gbrec_graphql.experiments.mutations import ExperimentMutations
 from gbrec_graphql.experiments.queries import ExperimentQueries
 from gbrec_graphql.index.mutations import IndexMutations
@@ -56,6 +57,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
         mutation=Mutation,
         # One factory: a fresh extension per request over caches shared by the schema.
         extensions=[Pipeline.from_settings(settings).extension],
+        execution_context_class=PlainFieldsExecutionContext,
     )
 
 

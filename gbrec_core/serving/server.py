@@ -14,6 +14,7 @@ import logging
 import threading
 import time
 from collections import Counter, deque
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -44,6 +45,9 @@ _LOAD_ERRORS = (ModelLoadError, UnavailableError, NotFoundError, RegistryError)
 class ModelServer:
     """Thread-safe recommend/similar over the registry's champion (see module docstring)."""
 
+    #: arecommend runs inline below this recent recommend CPU time; 0 always uses a thread.
+    inline_max_seconds: float = 0.0005
+
     def __init__(
         self,
         settings: Settings,
@@ -67,7 +71,10 @@ class ModelServer:
         self._counters: Counter[str] = Counter()
         self._last_error: str | None = None
         self._history: deque[tuple[float, str]] = deque(maxlen=1000)
+        # Recent recommend() seconds per version (EWMA); see arecommend.
+        self._cost: dict[str, float] = {}
         self._watcher: Watcher | None = None
+        self._swap_listeners: list[Callable[[str], None]] = []
 
     # ---- lifecycle -------------------------------------------------------------------------------
     def start(self, watch: bool = True) -> None:
@@ -114,6 +121,8 @@ class ModelServer:
     def recommend(self, user_id: int, k: int = 10, version: str | None = None) -> Recommendation:
         if k < 1:
             raise InvalidInputError(f"k must be >= 1, got {k}")
+        # CPU time of this thread: preemption on a busy machine must not inflate it.
+        started = time.thread_time()
         live = self._live if version is None else self.ensure_loaded(version)
         if live is None:
             return self._fallback_answer(user_id, k)
@@ -127,6 +136,9 @@ class ModelServer:
             keep = top[0] >= 0
             ids, scores, fallback = top[0][keep], top_scores[0][keep], False
         self._count_request(live.version)
+        # A racy read-modify-write is fine: this is an estimate, not a counter.
+        cost = time.thread_time() - started
+        self._cost[live.version] = 0.8 * self._cost.get(live.version, cost) + 0.2 * cost
         return Recommendation(
             user_id=int(user_id),
             version=live.version,
@@ -138,8 +150,26 @@ class ModelServer:
     async def arecommend(
         self, user_id: int, k: int = 10, version: str | None = None
     ) -> Recommendation:
-        """:meth:`recommend` in a worker thread, so the event loop never blocks on numpy."""
+        """:meth:`recommend` in a worker thread, so the event loop never blocks on numpy.
+
+        Except when the resident version's recent calls took under
+        :attr:`inline_max_seconds` of CPU: then the thread hop (a queue, a wake-up, a GIL
+        hand-off: ~100 µs of CPU) costs more than the work, which holds the GIL anyway,
+        so it runs inline. Unknown or slow versions, and versions that may need loading,
+        always go to a thread.
+        """
+        if self._cheap(version):
+            return self.recommend(user_id, k, version)
         return await asyncio.to_thread(self.recommend, user_id, k, version)
+
+    def _cheap(self, version: str | None) -> bool:
+        live = self._live
+        if version is None or version == CHAMPION:
+            key = None if live is None else live.version
+        else:
+            key = version if version in self.cache.versions() else None
+        cost = None if key is None else self._cost.get(key)
+        return cost is not None and cost < self.inline_max_seconds
 
     def similar(self, book_id: int, k: int = 10) -> list[tuple[int, float]]:
         """Books most similar to ``book_id`` under the live model (index when attached)."""
@@ -157,6 +187,11 @@ class ModelServer:
     def attach_index(self, index: VectorSearch | None, version: str | None = None) -> None:
         """Use ``index`` for :meth:`similar` (only while ``version`` serves, when given)."""
         self._index, self._index_version = index, version
+
+    def add_swap_listener(self, listener: Callable[[str], None]) -> None:
+        """Call ``listener(version)`` after each swap to another version (deploy, rollback,
+        watcher). It runs in the swapping thread under the swap lock: keep it short."""
+        self._swap_listeners.append(listener)
 
     # ---- deployments -----------------------------------------------------------------------------
     def deploy(self, version: str) -> Deployment:
@@ -247,6 +282,12 @@ class ModelServer:
             self._count("swaps")
             log.info("serving v%s (was v%s)", loaded.version, previous)
         self.disk.set_champion(loaded.version)
+        if previous != loaded.version:
+            for listener in list(self._swap_listeners):
+                try:
+                    listener(loaded.version)
+                except Exception:  # a listener must never undo a completed swap
+                    log.exception("swap listener %r failed", listener)
 
     def _resolve(self, version_or_alias: str) -> str:
         if version_or_alias.isdigit():
