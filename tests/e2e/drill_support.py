@@ -17,9 +17,9 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from gbrec_process import ApiProcess, gbrec_env, wait_until
-
 from gbrec_core.settings import Settings
+
+from .gbrec_process import ApiProcess, gbrec_env, wait_until
 
 EXPERIMENT = "drill-ab"
 CREATE = """

@@ -21,7 +21,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from drill_support import (
+
+from gbrec_core.errors import IndexLoadError
+
+from .drill_support import (
     CREATE,
     DEPLOY,
     EXPERIMENT,
@@ -35,9 +38,7 @@ from drill_support import (
     kill_redis,
     new_drill,
 )
-from gbrec_process import ApiProcess, GraphQLError
-
-from gbrec_core.errors import IndexLoadError
+from .gbrec_process import ApiProcess, GraphQLError
 
 pytestmark = pytest.mark.slow
 

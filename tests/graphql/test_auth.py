@@ -7,9 +7,10 @@ import subprocess
 import sys
 
 import pytest
-from conftest import Api
 
 from gbrec_graphql.auth import split_key
+
+from .conftest import Api
 
 ADMIN_MUTATIONS = {
     "createExperiment": (

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import Api
+from .conftest import Api
 
 CREATE = """mutation($input: ExperimentInput!) { createExperiment(input: $input) {
   id status strategy coverage seed variants { name weight model } winner } }"""

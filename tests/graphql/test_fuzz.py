@@ -12,7 +12,6 @@ import json
 from typing import Any
 
 import pytest
-from conftest import Api
 from graphql import (
     GraphQLEnumType,
     GraphQLInputObjectType,
@@ -26,6 +25,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from gbrec_graphql.schema import build_schema
+
+from .conftest import Api
 
 SCHEMA: GraphQLSchema = build_schema(__import__("gbrec_core.settings").settings.Settings())._schema
 SAFE_ADMIN = {"createExperiment", "advanceExperiment", "stopExperiment"}

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from conftest import Api
-
 from gbrec_core.experiments import ExperimentService
 from gbrec_core.store import connect
 from gbrec_graphql.experiments.history import sweep, thin
+
+from .conftest import Api
 
 CREATE = """mutation($input: ExperimentInput!) { createExperiment(input: $input) { id } }"""
 ROUTED = """query($u: Int!, $e: String) { recommendations(userId: $u, limit: 3, experimentId: $e) {

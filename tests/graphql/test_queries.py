@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import RECOMMEND, Api
+from .conftest import RECOMMEND, Api
 
 
 def test_recommendations_for_a_known_user_exclude_read_books(api: Api) -> None:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import logging
 
 import pytest
-from conftest import RECOMMEND, Api
+
+from .conftest import RECOMMEND, Api
 
 
 def first_code(body: dict) -> str:

@@ -7,7 +7,6 @@ import re
 from typing import Any
 
 import pytest
-from conftest import Api
 
 from gbrec_core.errors import InvalidInputError
 from gbrec_core.experiments import ExperimentSpec, VariantSpec
@@ -15,6 +14,8 @@ from gbrec_core.models import make_recommender
 from gbrec_core.registry import BASELINE, ModelRegistry
 from gbrec_core.registry.tracking import CHECKSUM_TAG
 from gbrec_graphql.services import Services
+
+from .conftest import Api
 
 CREATE = """mutation($input: ExperimentInput!) { createExperiment(input: $input) {
   id status metrics variants { name model weight } } }"""

@@ -13,7 +13,6 @@ from typing import Any
 
 import numpy as np
 import pytest
-from conftest import Api, api_settings, catalogue, ratings, register_models
 from starlette.testclient import TestClient
 
 from gbrec_core.index import (
@@ -30,6 +29,8 @@ from gbrec_core.settings import Settings
 from gbrec_core.store import connect, stop_server
 from gbrec_graphql.app import create_app
 from gbrec_graphql.auth import Scope, create_key
+
+from .conftest import Api, api_settings, catalogue, ratings, register_models
 
 SHARDS = 3
 STATS = """{ vectorIndex { available backend kind shards vectors memoryBytes latencyP50Ms

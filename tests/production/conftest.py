@@ -7,17 +7,14 @@ is skipped with the reason.
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-# The process helpers live beside the drills (tests/e2e); test folders are not packages.
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "e2e"))
+from tests.e2e.gbrec_process import ApiProcess, create_key, gbrec_env, run_gbrec
 
-from gbrec_process import ApiProcess, create_key, gbrec_env, run_gbrec
-from production_profile import PROFILE, SKIP_REASON
+from .production_profile import PROFILE, SKIP_REASON
 
 REQUIRED = (
     "GBREC_REDIS_URL",

@@ -6,7 +6,8 @@ import os
 from pathlib import Path
 
 import redis
-from production_profile import MARKS, pg_dsn
+
+from .production_profile import MARKS, pg_dsn
 
 pytestmark = MARKS
 

@@ -8,8 +8,10 @@ from collections import defaultdict
 from pathlib import Path
 
 import pytest
-from gbrec_process import ApiProcess, wait_until
-from production_profile import MARKS
+
+from tests.e2e.gbrec_process import ApiProcess, wait_until
+
+from .production_profile import MARKS
 
 pytestmark = MARKS
 

@@ -6,9 +6,10 @@ import uuid
 
 import numpy as np
 import pytest
-from index_contract import DIM, IndexContract, recall_at
 
 from gbrec_core.index import make_index
+
+from .index_contract import DIM, IndexContract, recall_at
 
 
 class TestExact(IndexContract):

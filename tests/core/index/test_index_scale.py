@@ -6,10 +6,11 @@ import uuid
 
 import numpy as np
 import pytest
-from index_contract import recall_at
 
 from gbrec_core.index import make_index
 from gbrec_core.index.synthetic import mf_vectors
+
+from .index_contract import recall_at
 
 DIM = 64
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from model_contract import RecommenderContract
-
 from gbrec_core.models import available_models
+
+from .model_contract import RecommenderContract
 
 
 def test_every_model_has_a_contract_test() -> None:

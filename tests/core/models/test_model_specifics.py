@@ -6,7 +6,6 @@ import numpy as np
 import pandas as pd
 import pytest
 import scipy.sparse as sp
-from model_contract import GROUP_A_USERS, planted_books, planted_ratings
 
 from gbrec_core.data import generate, load_dataset, temporal_split
 from gbrec_core.errors import InvalidInputError
@@ -14,6 +13,8 @@ from gbrec_core.evaluation import evaluate
 from gbrec_core.models import books_with_tags, make_recommender
 from gbrec_core.models.als import confidence
 from gbrec_core.models.ease import gram, solve_ease
+
+from .model_contract import GROUP_A_USERS, planted_books, planted_ratings
 
 
 def test_confidence_kinds() -> None:

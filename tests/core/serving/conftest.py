@@ -9,11 +9,12 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from serving_fixtures import Fleet, skewed_ratings
 
 from gbrec_core.models import make_recommender
 from gbrec_core.registry import ModelRegistry
 from gbrec_core.settings import Settings
+
+from .serving_fixtures import Fleet, skewed_ratings
 
 
 @pytest.fixture(scope="module")

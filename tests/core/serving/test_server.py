@@ -15,11 +15,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from serving_fixtures import Fleet, skewed_ratings
 
 from gbrec_core.errors import ModelLoadError, NotFoundError, UnavailableError
 from gbrec_core.registry import ModelRegistry
 from gbrec_core.serving import FALLBACK_VERSION, ModelServer, Recommendation
+
+from .serving_fixtures import Fleet, skewed_ratings
 
 SetChampion = Callable[[str], None]
 
