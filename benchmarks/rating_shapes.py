@@ -102,3 +102,28 @@ def series(n_users: int, n_items: int, mean_activity: float = 60, seed: int = 1)
             items.append(books[order])
             aff.append(taste[row] @ series_vec[sid[order]].T)
     return _to_frame(rng, users, items, aff)
+
+
+def skewed(n_users: int, n_items: int, mean_activity: float = 14, seed: int = 2) -> pd.DataFrame:
+    """MovieLens-like: steep popularity, few ratings per user (>= 5), popular books rated higher."""
+    rng = np.random.default_rng(seed)
+    genres, dim = 12, 12
+    centroids = rng.normal(0, 1, (genres, dim)).astype(np.float32)
+    item_vec = centroids[rng.integers(0, genres, n_items)]
+    item_vec = item_vec + 0.8 * rng.normal(0, 1, (n_items, dim)).astype(np.float32)
+    rank = rng.permutation(n_items) + 1.0
+    pop = -1.6 * np.log(rank).astype(np.float32)
+    counts = np.minimum(_activity(rng, n_users, mean_activity, 5), n_items // 4)
+    users, items, aff = [], [], []
+    for start in range(0, n_users, 1024):
+        stop = min(start + 1024, n_users)
+        taste = centroids[rng.integers(0, genres, stop - start)]
+        taste = taste + 0.7 * rng.normal(0, 1, taste.shape).astype(np.float32)
+        picks = _gumbel_pick(rng, 0.25 * (taste @ item_vec.T) + pop, counts[start:stop])
+        for row, chosen in enumerate(picks):
+            chosen = rng.permutation(chosen)
+            users.append(np.full(chosen.shape[0], start + row))
+            items.append(chosen)
+            # Popular books get better ratings, as on MovieLens.
+            aff.append(taste[row] @ item_vec[chosen].T - 0.3 * np.log(rank[chosen]))
+    return _to_frame(rng, users, items, aff)

@@ -3,16 +3,22 @@
     .venv/bin/python benchmarks/train.py [--scale goodbooks|small|tiny] [--models als ease ...]
     .venv/bin/python benchmarks/train.py --quick            # small scale, seconds
     .venv/bin/python benchmarks/train.py --shape series     # ratings-only data of another shape
+    .venv/bin/python benchmarks/train.py --shape skewed --users 50000 --items 5000
 
-Also times ``implicit``'s own ALS fit on exactly the matrix gbrec's ALS builds (same
-factors/iterations) and evaluates a plain ``implicit`` ALS (64 factors, library
-defaults, ratings as the matrix values) as the quality baseline.
+Also compares ``make_recommender("als").fit(ratings)`` (everything: id maps, CSR,
+confidences, fit) with ``implicit``'s own fit on the confidence matrix prepared
+beforehand (same factors, iterations, regularisation, seed, ``num_threads`` and
+``threadpool_limits``): interleaved repeats in alternating order, after a warm-up
+import, reporting medians and the ratio of medians. And it evaluates a plain
+``implicit`` ALS (64 factors, library defaults, ratings as the matrix values) as the
+quality baseline.
 """
 
 from __future__ import annotations
 
 import argparse
 import resource
+import statistics
 import sys
 import tempfile
 import time
@@ -28,11 +34,12 @@ from gbrec_core.evaluation import evaluate
 from gbrec_core.models import make_recommender
 from gbrec_core.models.als import ALSConfig, confidence
 from gbrec_core.models.base import Recommender
+from gbrec_core.models.hybrid import HybridRecommender
 
 sys.path.insert(0, str(Path(__file__).parent))
 import rating_shapes
 
-SHAPES = {"latent": (53_424, 10_000), "series": (40_000, 10_000)}
+SHAPES = {"latent": (53_424, 10_000), "series": (40_000, 10_000), "skewed": (100_000, 10_000)}
 
 
 def peak_rss_gb() -> float:
@@ -57,24 +64,42 @@ class PlainImplicitALS(Recommender):
         return self.user_factors[user_idx] @ self.item_factors.T  # type: ignore[no-any-return]
 
 
-def raw_implicit_fit_seconds(model: Recommender) -> float:
-    """implicit's own fit on the same confidence matrix gbrec's ALS trains on."""
+def als_fit_comparison(train: pd.DataFrame, repeats: int) -> dict[str, list[float]]:
+    """Seconds of gbrec's whole ALS fit and of implicit's own fit, interleaved."""
     from implicit.cpu.als import AlternatingLeastSquares
 
-    assert model.seen is not None
     config = ALSConfig()
-    matrix = model.seen.copy()
+    prepared = make_recommender("popularity").fit(train)
+    assert prepared.seen is not None
+    matrix = prepared.seen.copy()
     matrix.data = confidence(matrix.data, config.alpha, config.confidence)
-    with threadpool_limits(1, "blas"):
-        raw = AlternatingLeastSquares(
-            factors=config.factors,
-            iterations=config.iterations,
-            regularization=config.regularization,
-            random_state=config.seed,
-        )
+
+    def gbrec() -> float:
         start = time.perf_counter()
-        raw.fit(matrix, show_progress=False)
+        make_recommender("als").fit(train)
         return time.perf_counter() - start
+
+    def raw() -> float:
+        with threadpool_limits(1, "blas"):  # what gbrec's fit uses, so BLAS is equal
+            model = AlternatingLeastSquares(
+                factors=config.factors,
+                iterations=config.iterations,
+                regularization=config.regularization,
+                alpha=1.0,
+                random_state=config.seed,
+                num_threads=config.num_threads,
+            )
+            start = time.perf_counter()
+            model.fit(matrix, show_progress=False)
+            return time.perf_counter() - start
+
+    times: dict[str, list[float]] = {"gbrec": [], "implicit": []}
+    for rep in range(repeats):
+        # Alternate who goes first so cache warmth and load drift hit both alike.
+        order = (("gbrec", gbrec), ("implicit", raw))
+        for label, run in order if rep % 2 == 0 else order[::-1]:
+            times[label].append(run())
+    return times
 
 
 def load_data(
@@ -86,6 +111,7 @@ def load_data(
         users, items = SHAPES[args.shape]
         if args.quick:
             users, items = users // 10, items // 4
+        users, items = args.users or users, args.items or items
         start = time.perf_counter()
         ratings = getattr(rating_shapes, args.shape)(users, items)
         timings["generate"] = time.perf_counter() - start
@@ -117,10 +143,15 @@ def main() -> None:
         "--data", type=Path, default=None, help="Use this folder instead of generating."
     )
     parser.add_argument("--shape", choices=sorted(SHAPES), default=None)
+    parser.add_argument("--users", type=int, default=None, help="--shape: number of users")
+    parser.add_argument("--items", type=int, default=None, help="--shape: number of books")
     parser.add_argument(
         "--models", nargs="+", default=["popularity", "als", "ease", "content", "hybrid"]
     )
     parser.add_argument("--quick", action="store_true", help="small scale")
+    parser.add_argument(
+        "--als-repeats", type=int, default=3, help="interleaved ALS timing pairs (0: skip)"
+    )
     parser.add_argument("--k", type=int, default=10)
     args = parser.parse_args()
     if args.quick and args.scale == "goodbooks":
@@ -135,15 +166,21 @@ def main() -> None:
     quality: dict[str, dict[str, float]] = {}
     models: list[tuple[str, Recommender]] = [(n, make_recommender(n)) for n in args.models]
     models.append(("implicit-als-defaults", PlainImplicitALS()))
+    if args.als_repeats > 0:
+        als_times = als_fit_comparison(split.train, args.als_repeats)
+        for label, values in als_times.items():
+            timings[f"ALS fit {label} (median of {len(values)})"] = statistics.median(values)
+            console.print(f"ALS fit {label}: " + " ".join(f"{v:.1f}s" for v in values))
+        ratio = statistics.median(als_times["gbrec"]) / statistics.median(als_times["implicit"])
     for label, model in models:
         start = time.perf_counter()
         model.fit(split.train, books)
         timings[f"fit {label}"] = time.perf_counter() - start
-        if label == "als":
-            timings["implicit raw fit (same matrix)"] = raw_implicit_fit_seconds(model)
         start = time.perf_counter()
         quality[label] = evaluate(model, split.train, split.test, k=args.k)
         timings[f"evaluate {label}"] = time.perf_counter() - start
+        if isinstance(model, HybridRecommender):
+            console.print(f"hybrid blend {model.mix} configs {model.chosen}")
         console.print(
             f"{label}: fit {timings[f'fit {label}']:.1f}s  "
             f"ndcg {quality[label]['ndcg']:.4f}  peak {peak_rss_gb():.2f} GB"
@@ -153,9 +190,10 @@ def main() -> None:
     times.add_column("seconds", justify="right")
     for step, seconds in timings.items():
         times.add_row(step, f"{seconds:.2f}")
-    if "fit als" in timings and "implicit raw fit (same matrix)" in timings:
-        ratio = timings["fit als"] / timings["implicit raw fit (same matrix)"]
-        times.add_row("gbrec ALS fit / implicit fit", f"{ratio:.2f}x")
+    fits = [v for step, v in timings.items() if step.startswith("fit ")]
+    times.add_row("all model fits", f"{sum(fits):.2f}")
+    if args.als_repeats > 0:
+        times.add_row("gbrec ALS fit / implicit fit (ratio of medians)", f"{ratio:.2f}x")
     times.add_row("peak RSS (GB)", f"{peak_rss_gb():.2f}")
     console.print(times)
     table = Table(title=f"quality @ {args.k} (temporal split)")

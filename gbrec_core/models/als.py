@@ -20,7 +20,7 @@ from gbrec_core.models.base import ItemVectors, Recommender
 
 log = logging.getLogger(__name__)
 
-Confidence = Literal["linear", "log", "binary", "liked"]
+Confidence = Literal["linear", "log", "binary", "liked", "raw"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -43,8 +43,14 @@ class ALSConfig:
 
 
 def confidence(ratings: np.ndarray, alpha: float, kind: Confidence) -> np.ndarray:
-    """Confidence ``1 + alpha * f(rating)`` for ratings on a 1..5 scale."""
+    """Confidence ``1 + alpha * f(rating)`` for ratings on a 1..5 scale.
+
+    ``raw`` is implicit's own convention instead, ``alpha * rating``: with ``alpha=1``
+    and ``regularization=0.01`` the model is implicit's library default.
+    """
     r = ratings.astype(np.float32, copy=False)
+    if kind == "raw":
+        return (alpha * r).astype(np.float32)
     if kind == "linear":
         f = r
     elif kind == "log":
@@ -72,9 +78,21 @@ class ALSRecommender(Recommender):
 
     def _fit(self, ratings: pd.DataFrame, books: pd.DataFrame | None) -> None:
         assert self.seen is not None
-        matrix = self.seen.copy()
-        matrix.data = confidence(matrix.data, self.config.alpha, self.config.confidence)
-        self.user_factors, self.item_factors = fit_als(matrix, self.config)
+        self.user_factors, self.item_factors = fit_als(self._confidence_matrix(), self.config)
+
+    def _confidence_matrix(self, user_idx: np.ndarray | None = None) -> sp.csr_matrix:
+        """Confidences on ``seen``'s structure (shared index arrays: no copy of them)."""
+        assert self.seen is not None
+        seen = self.seen if user_idx is None else self.seen[user_idx]
+        values = confidence(seen.data, self.config.alpha, self.config.confidence)
+        return sp.csr_matrix((values, seen.indices, seen.indptr), shape=seen.shape, copy=False)
+
+    def refresh_users(self, user_idx: np.ndarray) -> None:
+        """Re-solve these users' factors from ``seen`` with the item factors held fixed."""
+        assert self.user_factors is not None and self.item_factors is not None
+        self.user_factors[user_idx] = solve_users(
+            self._confidence_matrix(user_idx), self.item_factors, self.config
+        )
 
     def _score_known(self, user_idx: np.ndarray) -> np.ndarray:
         assert self.user_factors is not None and self.item_factors is not None
@@ -124,7 +142,29 @@ def fit_als(matrix: sp.csr_matrix, config: ALSConfig) -> tuple[np.ndarray, np.nd
             random_state=config.seed,
             num_threads=config.num_threads,
         )
+        # float32 CSR in, so implicit neither converts nor copies it.
         model.fit(matrix.astype(np.float32, copy=False), show_progress=False)
     user_factors = np.ascontiguousarray(model.user_factors, dtype=np.float32)
     item_factors = np.ascontiguousarray(model.item_factors, dtype=np.float32)
     return user_factors, item_factors
+
+
+def solve_users(matrix: sp.csr_matrix, item_factors: np.ndarray, config: ALSConfig) -> np.ndarray:
+    """Exact least-squares user factors for confidence rows, item factors fixed."""
+    from implicit.cpu import _als
+    from threadpoolctl import threadpool_limits
+
+    out = np.zeros((matrix.shape[0], item_factors.shape[1]), dtype=np.float32)
+    items = np.ascontiguousarray(item_factors, dtype=np.float32)
+    with threadpool_limits(1, "blas"):
+        _als._least_squares(
+            items.T @ items,
+            matrix.indptr,
+            matrix.indices,
+            matrix.data.astype(np.float32, copy=False),
+            out,
+            items,
+            config.regularization,
+            num_threads=config.num_threads,
+        )
+    return out

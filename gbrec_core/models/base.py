@@ -8,6 +8,7 @@ ids; unknown users get the popularity fallback, never an exception.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
@@ -22,6 +23,9 @@ from gbrec_core.errors import InvalidInputError, NotFittedError
 from gbrec_core.models import persistence
 
 BATCH_USERS = 2048
+# Ids up to this bound (or 8x the id count) use a dense lookup table: O(n) instead of
+# sort/searchsorted, which dominated the cost of building the rating matrix.
+DENSE_ID_LIMIT = 1 << 22
 
 
 @dataclasses.dataclass(frozen=True)
@@ -32,16 +36,41 @@ class IdMap:
 
     @classmethod
     def from_values(cls, values: np.ndarray) -> IdMap:
-        return cls(np.unique(np.asarray(values, dtype=np.int64)))
+        values = np.asarray(values)
+        if values.size and values.dtype.kind in "iu":
+            low, high = int(values.min()), int(values.max())
+            if low >= 0 and high < max(DENSE_ID_LIMIT, 8 * values.size):
+                return cls(np.flatnonzero(np.bincount(values, minlength=high + 1)))
+        return cls(np.unique(values.astype(np.int64, copy=False)))
 
     def __len__(self) -> int:
         return int(self.ids.shape[0])
 
+    @functools.cached_property
+    def _table(self) -> np.ndarray | None:
+        """external id -> dense index (-1 unknown), when the ids are small enough."""
+        if len(self) == 0 or self.ids[0] < 0:
+            return None
+        high = int(self.ids[-1])
+        if high >= max(DENSE_ID_LIMIT, 8 * len(self)):
+            return None
+        table = np.full(high + 1, -1, dtype=np.int64)
+        table[self.ids] = np.arange(len(self), dtype=np.int64)
+        return table
+
     def index_of(self, external: np.ndarray) -> np.ndarray:
         """Dense index of each id, -1 where unknown."""
-        external = np.asarray(external, dtype=np.int64)
+        external = np.asarray(external)
         if len(self) == 0:
             return np.full(external.shape, -1, dtype=np.int64)
+        table = self._table
+        if table is not None and external.dtype.kind in "iu":
+            inside = (external >= 0) & (external < table.shape[0])
+            if inside.all():
+                found: np.ndarray = table[external]
+                return found
+            return np.where(inside, table[np.where(inside, external, 0)], -1)
+        external = external.astype(np.int64, copy=False)
         pos = np.clip(np.searchsorted(self.ids, external), 0, len(self) - 1)
         return np.where(self.ids[pos] == external, pos, -1).astype(np.int64)
 
@@ -72,13 +101,23 @@ class Recommender(ABC):
         catalogue = ratings["book_id"].to_numpy()
         if books is not None and "book_id" in books:
             catalogue = np.concatenate([catalogue, books["book_id"].to_numpy()])
-        self.users = IdMap.from_values(ratings["user_id"].to_numpy())
-        self.items = IdMap.from_values(catalogue)
-        self.seen = self._interactions(ratings)
-        counts = np.asarray((self.seen > 0).sum(axis=0)).ravel().astype(np.float32)
-        self.popularity = counts / max(float(counts.max(initial=0.0)), 1.0)
-        self._fit(ratings, books)
+        users = IdMap.from_values(ratings["user_id"].to_numpy())
+        items = IdMap.from_values(catalogue)
+        self._fit_on(users, items, interactions(ratings, users, items), ratings, books)
         return self
+
+    def _fit_on(
+        self,
+        users: IdMap,
+        items: IdMap,
+        seen: sp.csr_matrix,
+        ratings: pd.DataFrame,
+        books: pd.DataFrame | None,
+    ) -> None:
+        """Fit on a prepared rating matrix (lets an ensemble share one across its parts)."""
+        self.users, self.items, self.seen = users, items, seen
+        self.popularity = popularity_of(seen)
+        self._fit(ratings, books)
 
     def recommend(
         self, user_ids: np.ndarray, k: int = 10, exclude_seen: bool = True
@@ -189,15 +228,6 @@ class Recommender(ABC):
         """Restore what :meth:`_state` returned."""
 
     # ---- helpers -------------------------------------------------------------------------------
-    def _interactions(self, ratings: pd.DataFrame) -> sp.csr_matrix:
-        assert self.users is not None and self.items is not None
-        rows = self.users.index_of(ratings["user_id"].to_numpy())
-        cols = self.items.index_of(ratings["book_id"].to_numpy())
-        values = ratings["rating"].to_numpy(dtype=np.float32)
-        matrix = sp.csr_matrix((values, (rows, cols)), shape=(len(self.users), len(self.items)))
-        matrix.sum_duplicates()
-        return matrix
-
     def _scores_for(self, user_idx: np.ndarray) -> np.ndarray:
         assert self.popularity is not None
         scores = np.tile(self.popularity, (user_idx.shape[0], 1)).astype(np.float32)
@@ -220,6 +250,28 @@ class Recommender(ABC):
         if self.users is None or self.items is None:
             raise NotFittedError(f"{type(self).__name__} is not fitted; call fit() first")
         return self.users, self.items
+
+
+def popularity_of(seen: sp.csr_matrix) -> np.ndarray:
+    """Share of raters per book, scaled so the most rated book is 1 (float32)."""
+    counts = np.bincount(seen.indices[seen.data > 0], minlength=seen.shape[1])
+    counts = counts.astype(np.float32)
+    scaled: np.ndarray = counts / max(float(counts.max(initial=0.0)), 1.0)
+    return scaled
+
+
+def interactions(ratings: pd.DataFrame, users: IdMap, items: IdMap) -> sp.csr_matrix:
+    """users x items float32 CSR of ratings (canonical: sorted, duplicates summed)."""
+    rows = users.index_of(ratings["user_id"].to_numpy())
+    cols = items.index_of(ratings["book_id"].to_numpy())
+    values = ratings["rating"].to_numpy(dtype=np.float32)
+    # int32 indices: what implicit's solver takes without a conversion.
+    coo = sp.coo_matrix(
+        (values, (rows.astype(np.int32), cols.astype(np.int32))), shape=(len(users), len(items))
+    )
+    matrix = coo.tocsr()
+    matrix.sum_duplicates()
+    return matrix
 
 
 def top_k(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:

@@ -11,14 +11,15 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from typing import ClassVar
+from collections.abc import Iterator, Sequence
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
 from gbrec_core.errors import InvalidInputError, ModelError
-from gbrec_core.models.base import Recommender
+from gbrec_core.models.base import IdMap, Recommender, popularity_of
 
 log = logging.getLogger(__name__)
 
@@ -48,18 +49,16 @@ class EASERecommender(Recommender):
         self.config = EASEConfig(**config)  # type: ignore[arg-type]
         self.weights: np.ndarray | None = None
         self.modelled: np.ndarray | None = None
+        # A Gram matrix handed over by `ease_grid` (consumed by the next fit).
+        self._given_gram: np.ndarray | None = None
 
     def _fit(self, ratings: pd.DataFrame, books: pd.DataFrame | None) -> None:
         assert self.seen is not None and self.popularity is not None
-        n_items = self.seen.shape[1]
-        order = np.argsort(-self.popularity, kind="stable")
-        self.modelled = np.sort(order[: min(self.config.max_items, n_items)]).astype(np.int64)
-        if self.modelled.shape[0] < n_items:
-            log.warning(
-                "EASE models the %d most popular of %d books", self.modelled.shape[0], n_items
-            )
-        binary = _binary(self.seen)[:, self.modelled]
-        self.weights = solve_ease(gram(binary.tocsc(), self.config.gram_block), self.config.l2)
+        self.modelled = modelled_items(self.popularity, self.config.max_items)
+        given, self._given_gram = self._given_gram, None
+        if given is None:
+            given = item_gram(self.seen, self.modelled, self.config.gram_block)
+        self.weights = solve_ease(given, self.config.l2)
 
     def _score_known(self, user_idx: np.ndarray) -> np.ndarray:
         assert self.seen is not None and self.popularity is not None
@@ -86,6 +85,49 @@ class EASERecommender(Recommender):
     def _restore(self, state: dict[str, np.ndarray]) -> None:
         self.weights = state["weights"]
         self.modelled = state["modelled"]
+
+
+def modelled_items(popularity: np.ndarray, max_items: int) -> np.ndarray:
+    """Dense indices of the (at most ``max_items``) most popular books, sorted."""
+    order = np.argsort(-popularity, kind="stable")
+    modelled = np.sort(order[: min(max_items, popularity.shape[0])]).astype(np.int64)
+    if modelled.shape[0] < popularity.shape[0]:
+        log.warning("EASE models the %d most popular of %d books", modelled.shape[0], len(order))
+    return modelled
+
+
+def item_gram(seen: sp.csr_matrix, modelled: np.ndarray, block: int) -> np.ndarray:
+    """Dense binary co-occurrence ``X^T X`` over the modelled books (float32)."""
+    return gram(_binary(seen)[:, modelled].tocsc(), block)
+
+
+def mean_item_degree(seen: sp.csr_matrix) -> float:
+    """Ratings per rated book: the scale EASE's lambda grows with."""
+    rated = int(np.count_nonzero(np.bincount(seen.indices, minlength=seen.shape[1])))
+    return float(seen.nnz / max(rated, 1))
+
+
+def ease_grid(
+    users: IdMap,
+    items: IdMap,
+    seen: sp.csr_matrix,
+    ratings: pd.DataFrame,
+    l2s: Sequence[float],
+    config: dict[str, Any],
+) -> Iterator[EASERecommender]:
+    """EASE fitted for each lambda in turn, sharing one Gram matrix (built once).
+
+    Yields lazily so a caller keeps only the models it needs: each holds an
+    ``n x n`` matrix.
+    """
+    base = EASEConfig(**{**config, "l2": float(l2s[0])})
+    shared = item_gram(seen, modelled_items(popularity_of(seen), base.max_items), base.gram_block)
+    for n, l2 in enumerate(l2s):
+        model = EASERecommender(**{**config, "l2": float(l2)})
+        # The solve overwrites its input: the last lambda may consume the shared copy.
+        model._given_gram = shared if n == len(l2s) - 1 else shared.copy()
+        model._fit_on(users, items, seen, ratings, None)
+        yield model
 
 
 def _binary(matrix: sp.csr_matrix) -> sp.csr_matrix:
