@@ -231,6 +231,7 @@ def demo(
 ) -> None:
     """Materialise everything, then serve the GraphQL API and the Dagster UI."""
     signal.signal(signal.SIGTERM, _interrupt)
+    os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")  # before mlflow is imported
     try:
         run_demo(Settings(), api_port, dagster_port, materialize)
     except (RuntimeError, subprocess.CalledProcessError) as e:
