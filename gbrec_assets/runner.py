@@ -8,9 +8,7 @@ in ``DAGSTER_HOME`` (``$GBREC_HOME/dagster``), so the runs show up in ``dagster 
 import dataclasses
 import logging
 import os
-import shutil
 from collections.abc import Callable
-from pathlib import Path
 
 import dagster as dg
 from dagster._core.events.log import EventLogEntry
@@ -20,10 +18,10 @@ from dagster_mlflow import end_mlflow_on_run_finished
 from gbrec_assets.checks import champion_smoke_check
 from gbrec_assets.definitions import build_assets
 from gbrec_assets.resources import build_resources
+from gbrec_core.layout import dagster_home
 from gbrec_core.settings import Settings
 
 log = logging.getLogger(__name__)
-REPO_ROOT = Path(__file__).resolve().parents[1]
 JOB_NAME = "gbrec_materialize"
 RANGE_START = "dagster/asset_partition_range_start"
 RANGE_END = "dagster/asset_partition_range_end"
@@ -47,16 +45,6 @@ class MaterializeOutcome:
     materialized: list[str]
     failed_checks: list[FailedCheck]
     failed_steps: dict[str, str]
-
-
-def dagster_home(settings: Settings) -> Path:
-    """``$GBREC_HOME/dagster`` holding a copy of the repository's dagster.yaml."""
-    home = settings.resolved_home / "dagster"
-    home.mkdir(parents=True, exist_ok=True)
-    source = REPO_ROOT / "dagster.yaml"
-    if source.is_file() and not (home / "dagster.yaml").exists():
-        shutil.copyfile(source, home / "dagster.yaml")
-    return home
 
 
 def open_instance(settings: Settings) -> dg.DagsterInstance:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -23,6 +22,7 @@ from rich.console import Console
 from rich.panel import Panel
 
 from gbrec_core.errors import GbrecError
+from gbrec_core.layout import dagster_home
 from gbrec_core.settings import Settings
 
 console = Console()
@@ -64,16 +64,6 @@ class Supervisor:
 
 def gbrec_command(*args: str) -> list[str]:
     return [sys.executable, "-c", "from gbrec_core.cli import main; main()", *args]
-
-
-def dagster_home(settings: Settings) -> Path:
-    """DAGSTER_HOME under GBREC_HOME, holding the repository's dagster.yaml."""
-    home = settings.resolved_home / "dagster"
-    home.mkdir(parents=True, exist_ok=True)
-    source = REPO_ROOT / "dagster.yaml"
-    if source.is_file() and not (home / "dagster.yaml").exists():
-        shutil.copyfile(source, home / "dagster.yaml")
-    return home
 
 
 def child_env(settings: Settings) -> dict[str, str]:
