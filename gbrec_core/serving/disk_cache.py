@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import os
 import shutil
 import tempfile
 from datetime import datetime
@@ -46,8 +47,17 @@ class DiskCache:
     def commit(self, staged: Path, info: ModelVersionInfo) -> Path:
         """Move a verified download into place; the json is written last (it marks done)."""
         target = self.path(info.version)
-        shutil.rmtree(target, ignore_errors=True)
-        staged.rename(target)
+        if self.has(info.version):  # another API worker committed it first
+            shutil.rmtree(staged, ignore_errors=True)
+            return target
+        shutil.rmtree(target, ignore_errors=True)  # a partial leftover of a crash
+        try:
+            staged.rename(target)
+        except OSError:
+            # Lost a race with another process committing the same version.
+            shutil.rmtree(staged, ignore_errors=True)
+            if not target.is_dir():
+                raise
         self._write_json(f"v{info.version}.json", _info_dict(info))
         return target
 
@@ -66,9 +76,11 @@ class DiskCache:
 
     def _write_json(self, name: str, payload: dict[str, Any]) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
-        tmp = self.root / f".{name}.tmp"
-        tmp.write_text(json.dumps(payload, sort_keys=True))
-        tmp.replace(self.root / name)
+        # A unique temporary name per writer: API workers share this folder.
+        fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=self.root)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(json.dumps(payload, sort_keys=True))
+        os.replace(tmp, self.root / name)
 
 
 def _info_dict(info: ModelVersionInfo) -> dict[str, Any]:
