@@ -58,18 +58,25 @@ def write_model(
 
 
 def read_manifest(path: Path) -> dict[str, Any]:
+    return read_versioned_json(
+        path / MANIFEST, fmt=FORMAT, version=FORMAT_VERSION, what="saved gbrec model"
+    )
+
+
+def read_versioned_json(file: Path, *, fmt: str, version: int, what: str) -> dict[str, Any]:
+    """A JSON manifest whose ``format`` and ``format_version`` must match; else ModelLoadError."""
     try:
-        manifest = json.loads((path / MANIFEST).read_text())
+        manifest = json.loads(file.read_text())
     except FileNotFoundError as e:
-        raise ModelLoadError(f"{path} is not a saved gbrec model (no {MANIFEST})") from e
+        raise ModelLoadError(f"{file.parent} is not a {what} (no {file.name})") from e
     except (OSError, ValueError) as e:
-        raise ModelLoadError(f"{path / MANIFEST} is unreadable: {e}") from e
-    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
-        raise ModelLoadError(f"{path} holds a foreign file, not a {FORMAT}")
-    if manifest.get("format_version") != FORMAT_VERSION:
+        raise ModelLoadError(f"{file} is unreadable: {e}") from e
+    if not isinstance(manifest, dict) or manifest.get("format") != fmt:
+        raise ModelLoadError(f"{file.parent} holds a foreign file, not a {fmt}")
+    if manifest.get("format_version") != version:
         raise ModelLoadError(
-            f"{path} has format version {manifest.get('format_version')}, "
-            f"this gbrec reads version {FORMAT_VERSION}"
+            f"{file.parent} has format version {manifest.get('format_version')}, "
+            f"this gbrec reads version {version}"
         )
     return manifest
 

@@ -25,6 +25,7 @@ import numpy as np
 
 from gbrec_core.errors import ModelLoadError
 from gbrec_core.models import ItemVectors, Recommender, load_recommender
+from gbrec_core.models.persistence import read_versioned_json
 
 BUNDLE_FORMAT = "gbrec-bundle"
 BUNDLE_FORMAT_VERSION = 1
@@ -94,11 +95,12 @@ def read_bundle(path: Path, expected_checksum: str | None = None) -> ModelBundle
             f"{expected_checksum[:12]}"
         )
     model = load_recommender(path / "model")
+    fallback_ids, fallback_scores = read_fallback(path)
     return ModelBundle(
         model=model,
         item_vectors=_read_vectors(path / "vectors.npz"),
-        fallback_ids=_read_npz(path / "fallback.npz")["book_ids"],
-        fallback_scores=_read_npz(path / "fallback.npz")["scores"],
+        fallback_ids=fallback_ids,
+        fallback_scores=fallback_scores,
         checksum=checksum,
         nbytes=sum(f.stat().st_size for f in path.rglob("*") if f.is_file()),
         path=path,
@@ -119,20 +121,9 @@ def _popularity_ranking(model: Recommender) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _read_manifest(path: Path) -> dict[str, Any]:
-    try:
-        manifest = json.loads((path / MANIFEST).read_text())
-    except FileNotFoundError as e:
-        raise ModelLoadError(f"{path} is not a gbrec bundle (no {MANIFEST})") from e
-    except (OSError, ValueError) as e:
-        raise ModelLoadError(f"{path / MANIFEST} is unreadable: {e}") from e
-    if not isinstance(manifest, dict) or manifest.get("format") != BUNDLE_FORMAT:
-        raise ModelLoadError(f"{path} is not a {BUNDLE_FORMAT}")
-    if manifest.get("format_version") != BUNDLE_FORMAT_VERSION:
-        raise ModelLoadError(
-            f"{path} has bundle format {manifest.get('format_version')}, "
-            f"this gbrec reads {BUNDLE_FORMAT_VERSION}"
-        )
-    return manifest
+    return read_versioned_json(
+        path / MANIFEST, fmt=BUNDLE_FORMAT, version=BUNDLE_FORMAT_VERSION, what="gbrec bundle"
+    )
 
 
 def _read_vectors(path: Path) -> ItemVectors | None:
