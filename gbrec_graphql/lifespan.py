@@ -24,6 +24,7 @@ from gbrec_graphql.experiments.history import run_sweeper
 from gbrec_graphql.index.manager import IndexManager
 from gbrec_graphql.metrics import CoreCollector, Metrics
 from gbrec_graphql.ratelimit import RateLimiter
+from gbrec_graphql.recommendations.variants import VariantModels
 from gbrec_graphql.services import Services
 
 log = logging.getLogger(__name__)
@@ -77,6 +78,9 @@ def build_services(settings: Settings) -> Services:
         keys=KeyVerifier(aredis),
         limiter=RateLimiter(aredis),
         audit=AuditLog(aredis, max_entries=settings.audit_max_entries),
+        variants=VariantModels(
+            server, metrics.registry, resolve_seconds=settings.experiment_cache_seconds
+        ),
     )
     metrics.add_source(
         CoreCollector(

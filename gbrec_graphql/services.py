@@ -16,6 +16,7 @@ from gbrec_graphql.books.catalog import BookCatalog
 from gbrec_graphql.index.manager import IndexManager
 from gbrec_graphql.metrics import Metrics
 from gbrec_graphql.ratelimit import BucketConfig, RateLimiter
+from gbrec_graphql.recommendations.variants import VariantModels
 
 if TYPE_CHECKING:
     from gbrec_core.experiments import ExperimentService
@@ -37,6 +38,7 @@ class Services:
     keys: KeyVerifier
     limiter: RateLimiter
     audit: AuditLog
+    variants: VariantModels
     redis_up: float = 0.0
     # Serialises index rebuilds: two at once would only burn the CPU twice.
     index_lock: asyncio.Lock = field(default_factory=asyncio.Lock)

@@ -15,7 +15,6 @@ from gbrec_graphql.context import Info
 from gbrec_graphql.fields import field
 from gbrec_graphql.recommendations import routing
 from gbrec_graphql.recommendations.types import Recommendations, scored_books
-from gbrec_graphql.recommendations.variants import variant_models
 
 MAX_LIMIT = 100
 
@@ -48,7 +47,7 @@ class RecommendationQueries:
         )
         rec = None
         if chosen is not None:
-            rec = await variant_models(ctx).recommend(chosen, user_id, limit)
+            rec = await services.variants.recommend(chosen, user_id, limit)
             if rec is None:
                 chosen = None  # the champion answers: served traffic, not experiment data
         if rec is None:

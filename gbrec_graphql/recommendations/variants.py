@@ -20,14 +20,16 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry, Counter
 
 from gbrec_core.errors import GbrecError
 from gbrec_core.registry import CHAMPION
 from gbrec_core.serving import ModelServer, Recommendation
-from gbrec_graphql.context import Context
-from gbrec_graphql.recommendations.routing import Route
+
+if TYPE_CHECKING:
+    from gbrec_graphql.recommendations.routing import Route
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +37,8 @@ RETRY_SECONDS = 30.0
 
 
 class VariantModels:
-    """Per-app resolution, failure memory and fallback counter for experiment arms."""
+    """Per-app resolution, failure memory and fallback counter for experiment arms
+    (built once in the lifespan, held by ``Services``)."""
 
     def __init__(
         self,
@@ -100,22 +103,3 @@ class VariantModels:
             del self._failures[model]
             return None
         return failure[0]
-
-
-def variant_models(ctx: Context) -> VariantModels:
-    """The app's :class:`VariantModels`, created on first use.
-
-    It lives on ``app.state`` beside the services; creation needs no lock because
-    resolvers run on the one event loop and nothing is awaited in between.
-    """
-    state = ctx.request.app.state
-    services = ctx.services
-    models: VariantModels | None = getattr(state, "variant_models", None)
-    if models is None or models.server is not services.server:
-        models = VariantModels(
-            services.server,
-            services.metrics.registry,
-            resolve_seconds=services.settings.experiment_cache_seconds,
-        )
-        state.variant_models = models
-    return models
