@@ -86,6 +86,19 @@ class Settings(BaseSettings):
     model_cache_max_bytes: int = Field(
         default=4 * 1024**3, gt=0, description="Memory budget of the in-memory version cache."
     )
+    precompute_depth: int = Field(
+        default=100,
+        ge=0,
+        le=1000,
+        description="Books per user ranked in the background for each loaded version and "
+        "served from memory (0: score every request with the model).",
+    )
+    precompute_max_bytes: int = Field(
+        default=1024**3,
+        gt=0,
+        description="Largest precomputed table per version (users x depth x 8 bytes); "
+        "bigger models are scored per request.",
+    )
 
     # redis and experiments
     redis_url: str | None = Field(

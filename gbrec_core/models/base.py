@@ -58,6 +58,13 @@ class IdMap:
         table[self.ids] = np.arange(len(self), dtype=np.int64)
         return table
 
+    def position(self, external: int) -> int:
+        """Dense index of one id, -1 when unknown (a scalar lookup, no array built)."""
+        table = self._table
+        if table is not None:
+            return int(table[external]) if 0 <= external < table.shape[0] else -1
+        return int(self.index_of(np.array([external], dtype=np.int64))[0])
+
     def index_of(self, external: np.ndarray) -> np.ndarray:
         """Dense index of each id, -1 where unknown."""
         external = np.asarray(external)
@@ -275,26 +282,45 @@ def interactions(ratings: pd.DataFrame, users: IdMap, items: IdMap) -> sp.csr_ma
 
 
 def top_k(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """Indices and values of the k largest entries per row, best first; -1 / -inf pad."""
+    """Indices and values of the k largest entries per row, best first; -1 / -inf pad.
+
+    Equal scores are ordered by column (lower first), also across the cut at ``k``: the
+    answer is a total order, so the top-k is always the prefix of any deeper top-n (what
+    precomputed lists rely on) and never depends on how the selection was partitioned.
+    """
     n_rows, n_cols = scores.shape
     take = min(k, n_cols)
     idx = np.full((n_rows, k), -1, dtype=np.int64)
     vals = np.full((n_rows, k), -np.inf, dtype=np.float32)
     if take == 0:
         return idx, vals
-    part = (
-        np.argpartition(-scores, take - 1, axis=1)[:, :take]
-        if take < n_cols
-        else np.tile(np.arange(n_cols), (n_rows, 1))
-    )
+    if take < n_cols:
+        part = np.argpartition(-scores, take - 1, axis=1)[:, :take]
+        _settle_ties_at_cut(scores, part)
+    else:
+        part = np.tile(np.arange(n_cols), (n_rows, 1))
     part_vals = np.take_along_axis(scores, part, axis=1)
-    order = np.argsort(-part_vals, axis=1, kind="stable")
+    order = np.lexsort((part, -part_vals), axis=1)
     best = np.take_along_axis(part, order, axis=1)
     best_vals = np.take_along_axis(part_vals, order, axis=1)
     finite = np.isfinite(best_vals)
     idx[:, :take] = np.where(finite, best, -1)
     vals[:, :take] = np.where(finite, best_vals, -np.inf)
     return idx, vals
+
+
+def _settle_ties_at_cut(scores: np.ndarray, part: np.ndarray) -> None:
+    """Where entries equal to a row's cut value do not all fit in ``part``, keep the
+    lowest columns among them (argpartition keeps arbitrary ones). In place."""
+    take = part.shape[1]
+    cut = np.take_along_axis(scores, part, axis=1).min(axis=1, keepdims=True)
+    above = scores > cut
+    tied = scores == cut
+    straddling = np.flatnonzero(above.sum(axis=1) + tied.sum(axis=1) > take)
+    for row in straddling:
+        room = take - int(above[row].sum())
+        chosen = above[row] | (tied[row] & (np.cumsum(tied[row]) <= room))
+        part[row] = np.flatnonzero(chosen)
 
 
 def csr_rows(matrix: sp.csr_matrix, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -33,6 +33,7 @@ from gbrec_core.serving.cache import VersionCache
 from gbrec_core.serving.disk_cache import DiskCache
 from gbrec_core.serving.fallback import PopularityFallback
 from gbrec_core.serving.loader import LoadedVersion, VersionLoader
+from gbrec_core.serving.precompute import Precomputer
 from gbrec_core.serving.similar import VectorSearch, similar_books
 from gbrec_core.serving.types import FALLBACK_VERSION, Recommendation
 from gbrec_core.serving.watcher import Watcher
@@ -62,6 +63,7 @@ class ModelServer:
         self.disk = DiskCache(settings.resolved_home / "serving" / settings.model_name)
         self.loader = VersionLoader(registry, self.disk)
         self.cache = VersionCache(settings.model_cache_size, settings.model_cache_max_bytes)
+        self.precomputed = Precomputer(settings.precompute_depth, settings.precompute_max_bytes)
         self._index, self._index_version = index, index_version
         self._books_fallback = None if books is None else PopularityFallback.from_books(books)
         self._live: LoadedVersion | None = None
@@ -93,6 +95,7 @@ class ModelServer:
         if self._watcher is not None:
             self._watcher.stop(timeout=self.settings.model_watch_interval + 5)
             self._watcher = None
+        self.precomputed.stop()
 
     def __enter__(self) -> ModelServer:
         self.start()
@@ -128,6 +131,13 @@ class ModelServer:
             return self._fallback_answer(user_id, k)
         model = live.bundle.model
         assert model.users is not None
+        table = self.precomputed.get(live.version)
+        hit = None if table is None else table.lookup(user_id, k)
+        if hit is not None:
+            self._count_request(live.version)
+            cost = time.thread_time() - started
+            self._cost[live.version] = 0.8 * self._cost.get(live.version, cost) + 0.2 * cost
+            return Recommendation(int(user_id), live.version, False, hit[0], hit[1])
         if model.users.index_of(np.array([user_id]))[0] < 0:
             ids, scores = live.bundle.fallback_ids[:k], live.bundle.fallback_scores[:k]
             fallback = True
@@ -237,6 +247,8 @@ class ModelServer:
                 self._record_failure(version, e)
                 raise
             self.cache.put(loaded, pinned=self._pinned())
+            self.precomputed.retain(self.cache.versions())
+            self.precomputed.submit(loaded.version, loaded.bundle.model)
             return loaded
 
     # ---- introspection ---------------------------------------------------------------------------
@@ -264,6 +276,7 @@ class ModelServer:
             "cached_versions": self.cache.versions(),
             "cache_bytes": self.cache.total_bytes(),
             "last_load_error": self._last_error,
+            "precomputed": self.precomputed.stats(),
         }
 
     # ---- internals -------------------------------------------------------------------------------
@@ -277,6 +290,7 @@ class ModelServer:
         previous = self._live_version()
         self._live = loaded  # the swap: one reference assignment
         self.cache.put(loaded, pinned=frozenset({loaded.version}))
+        self.precomputed.retain(self.cache.versions())
         if previous != loaded.version:
             self._history.append((time.monotonic(), loaded.version))
             self._count("swaps")
