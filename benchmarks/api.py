@@ -152,6 +152,18 @@ def launch(
     raise SystemExit(f"{target} did not start:\n{log.read_text(errors='replace')[-3000:]}")
 
 
+def await_precomputed(port: int, env: dict[str, str], timeout: float = 120.0) -> None:
+    """Until /readyz says the top-N lists are built (in every worker: 20 answers in a
+    row), so the run measures serving, not the build."""
+    if env.get("GBREC_PRECOMPUTE_DEPTH") == "0":
+        return
+    deadline, streak = time.monotonic() + timeout, 0
+    while streak < 20 and time.monotonic() < deadline:
+        ready = httpx.get(f"http://127.0.0.1:{port}/readyz").json().get("precomputed")
+        streak = streak + 1 if ready else 0
+        time.sleep(0.02 if ready else 0.2)
+
+
 def measure(port: int, users: list[int], args: argparse.Namespace) -> tuple[Result, str]:
     async def run() -> tuple[Result, str]:
         if args.client == "httpx":
@@ -184,6 +196,11 @@ def main() -> None:
     parser.add_argument(
         "--rest", action="store_true", help="also a plain JSON route over the same services"
     )
+    parser.add_argument(
+        "--ablation",
+        action="store_true",
+        help="also GraphQL without compiled queries, and without precomputed top-N lists",
+    )
     args = parser.parse_args()
     args.total = 600 if args.quick else args.requests
     repeat = 1 if args.quick else args.repeat
@@ -199,11 +216,22 @@ def main() -> None:
         targets["bare starlette"] = (BARE_TARGET, {"GBREC_BENCH_BODY": str(body)})
         if args.rest:
             targets["plain JSON route, same services"] = (REST_TARGET, env)
+        if args.ablation:
+            targets["graphql, compiled off"] = (
+                GRAPHQL_TARGET,
+                {**env, "GBREC_GRAPHQL_COMPILED": "false"},
+            )
+            targets["graphql, precompute off"] = (
+                GRAPHQL_TARGET,
+                {**env, "GBREC_PRECOMPUTE_DEPTH": "0"},
+            )
         for _ in range(repeat):
             for n in workers:
                 for name, (target, target_env) in targets.items():
                     proc, port = launch(target, target_env, n, Path(tmp) / "server.log")
                     try:
+                        if target == GRAPHQL_TARGET or target == REST_TARGET:
+                            await_precomputed(port, target_env)
                         if not body.exists():
                             payload = {"query": QUERY, "variables": {"u": users[0]}}
                             url = f"http://127.0.0.1:{port}/graphql"

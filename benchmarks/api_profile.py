@@ -24,6 +24,7 @@ import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import httpx
 from starlette.applications import Starlette
@@ -77,6 +78,51 @@ async def cpu_per_call(
     return best
 
 
+def asgi_poster(app: Any, users: list[int]) -> Callable[[int], Awaitable[bytes]]:
+    """POSTs straight into the ASGI app (no HTTP client): only the server's work counts."""
+
+    async def post(i: int) -> bytes:
+        body = json.dumps({"query": QUERY, "variables": {"u": users[i % len(users)]}}).encode()
+        scope = {
+            "type": "http",
+            "asgi": {"version": "3.0"},
+            "http_version": "1.1",
+            "method": "POST",
+            "scheme": "http",
+            "path": "/graphql",
+            "raw_path": b"/graphql",
+            "query_string": b"",
+            "root_path": "",
+            "headers": [
+                (b"host", b"bench"),
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+            ],
+            "client": ("127.0.0.1", 1),
+            "server": ("127.0.0.1", 80),
+            "state": {},
+            "app": app,
+        }
+        sent: list[bytes] = []
+        status: list[int] = []
+
+        async def receive() -> dict[str, Any]:
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        async def send(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                status.append(message["status"])
+            elif message["type"] == "http.response.body":
+                sent.append(message.get("body", b""))
+
+        await app(scope, receive, send)
+        content = b"".join(sent)
+        assert status == [200] and b'"errors"' not in content, content
+        return content
+
+    return post
+
+
 def poster(client: httpx.AsyncClient, users: list[int]) -> Callable[[int], Awaitable[bytes]]:
     async def post(i: int) -> bytes:
         body = {"query": QUERY, "variables": {"u": users[i % len(users)]}}
@@ -114,6 +160,8 @@ async def measure(settings: Settings, users: list[int], n: int, profile: bool) -
             post = poster(client, users)
             body = await post(0)
             rows.append((f"GraphQL recommendations ({len(body)} B)", *await cpu_per_call(post, n)))
+            direct = asgi_poster(app, users)
+            rows.append(("GraphQL, ASGI call without HTTP client", *await cpu_per_call(direct, n)))
             server = app.state.services.server
 
             async def model(i: int) -> object:
@@ -126,6 +174,8 @@ async def measure(settings: Settings, users: list[int], n: int, profile: bool) -
         transport=httpx.ASGITransport(app=bare(body)), base_url="http://bench"
     ) as client:
         rows.append(("bare Starlette, same body", *await cpu_per_call(poster(client, users), n)))
+    bare_direct = asgi_poster(bare(body), users)
+    rows.append(("bare, ASGI call without HTTP client", *await cpu_per_call(bare_direct, n)))
     print(f"\n{n} sequential requests, one event loop, best of 5 blocks\n")
     print("| path | CPU µs/request | wall µs/request |")
     print("| --- | ---: | ---: |")

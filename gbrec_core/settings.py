@@ -149,6 +149,11 @@ class Settings(BaseSettings):
     graphql_max_aliases: int = Field(default=30, ge=0, description="Aliases per document.")
     graphql_max_tokens: int = Field(default=2000, ge=100, description="Tokens per document.")
     graphql_cache_size: int = Field(default=256, ge=1, description="Parse/validation LRU size.")
+    graphql_compiled: bool = Field(
+        default=True,
+        description="Execute hot queries (recommendations) through compiled plans; "
+        "false sends every request through Strawberry's standard execution.",
+    )
     audit_max_entries: int = Field(default=100_000, ge=100, description="Audit stream cap.")
     api_workers: int = Field(default=1, ge=1, description="uvicorn worker processes.")
 

@@ -48,38 +48,38 @@ Fields = dict[str, list[FieldNode]]
 Step = tuple[str, Any, int, bool, Any]
 Plan = list[Step]
 
-_TYPENAME, _LEAF, _LEAF_LIST, _OBJECT, _OBJECT_LIST = range(5)
+TYPENAME, LEAF, LEAF_LIST, OBJECT, OBJECT_LIST = range(5)
 _INT_MIN, _INT_MAX = -(2**31), 2**31 - 1
 
 
-class _GiveUpError(Exception):
+class GiveUpError(Exception):
     """The fast path cannot vouch for a value: run the standard execution instead."""
 
 
-def _is_str(value: Any) -> bool:
+def is_str(value: Any) -> bool:
     return type(value) is str
 
 
-def _is_bool(value: Any) -> bool:
+def is_bool(value: Any) -> bool:
     return type(value) is bool
 
 
-def _is_int(value: Any) -> bool:
+def is_int(value: Any) -> bool:
     return type(value) is int and _INT_MIN <= value <= _INT_MAX
 
 
-def _is_float(value: Any) -> bool:
+def is_float(value: Any) -> bool:
     return type(value) is float and math.isfinite(value)
 
 
 # Values these accept are returned unchanged by the scalar's serialize(); anything
 # else goes through serialize() itself.
 _ALREADY_SERIALIZED: dict[str, Callable[[Any], bool]] = {
-    GraphQLString.name: _is_str,
-    GraphQLID.name: _is_str,
-    GraphQLBoolean.name: _is_bool,
-    GraphQLInt.name: _is_int,
-    GraphQLFloat.name: _is_float,
+    GraphQLString.name: is_str,
+    GraphQLID.name: is_str,
+    GraphQLBoolean.name: is_bool,
+    GraphQLInt.name: is_int,
+    GraphQLFloat.name: is_float,
 }
 
 
@@ -87,15 +87,15 @@ def _leaf(leaf: GraphQLLeafType) -> tuple[Callable[[Any], bool], Callable[[Any],
     return _ALREADY_SERIALIZED.get(leaf.name, lambda _: False), leaf.serialize
 
 
-def _complete_leaf(payload: tuple[Callable[[Any], bool], Callable[[Any], Any]], value: Any) -> Any:
+def complete_leaf(payload: tuple[Callable[[Any], bool], Callable[[Any], Any]], value: Any) -> Any:
     check, serialize = payload
     if check(value):
         return value
     if isinstance(value, Exception):  # graphql-core raises a value that is an error
-        raise _GiveUpError
+        raise GiveUpError
     serialized = serialize(value)
     if serialized is None or serialized is Undefined:
-        raise _GiveUpError
+        raise GiveUpError
     return serialized
 
 
@@ -107,7 +107,7 @@ def _unwrap(type_: GraphQLOutputType) -> tuple[bool, GraphQLOutputType]:
 
 def _items(value: Any) -> list[Any] | tuple[Any, ...]:
     if not isinstance(value, list | tuple):
-        raise _GiveUpError
+        raise GiveUpError
     return value
 
 
@@ -115,17 +115,17 @@ def run_plan(plan: Plan, source: Any) -> dict[str, Any]:
     """The completed sub-tree of ``source``; raises (any exception) to bail out."""
     out: dict[str, Any] = {}
     for name, resolve, kind, non_null, payload in plan:
-        if kind == _TYPENAME:
+        if kind == TYPENAME:
             out[name] = payload
             continue
         value = resolve(source)
         if value is None:
             if non_null:
-                raise _GiveUpError
+                raise GiveUpError
             out[name] = None
-        elif kind == _LEAF:
-            out[name] = _complete_leaf(payload, value)
-        elif kind == _OBJECT:
+        elif kind == LEAF:
+            out[name] = complete_leaf(payload, value)
+        elif kind == OBJECT:
             out[name] = run_plan(payload, value)
         else:
             item_non_null, inner = payload
@@ -133,50 +133,61 @@ def run_plan(plan: Plan, source: Any) -> dict[str, Any]:
             for item in _items(value):
                 if item is None:
                     if item_non_null:
-                        raise _GiveUpError
+                        raise GiveUpError
                     done.append(None)
-                elif kind == _LEAF_LIST:
-                    done.append(_complete_leaf(inner, item))
+                elif kind == LEAF_LIST:
+                    done.append(complete_leaf(inner, item))
                 else:
                     done.append(run_plan(inner, item))
             out[name] = done
     return out
 
 
-class PlainFieldsExecutionContext(StrawberryGraphQLCoreExecutionContext):
-    """Strawberry's execution context plus the plain-field fast path (module docstring)."""
+CollectSubfields = Callable[[GraphQLObjectType, list[FieldNode]], Fields]
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+
+class PlanBuilder:
+    """Builds (and caches by selection) the fast-path plans of one operation.
+
+    ``collect_subfields`` is graphql-core's sub-field collection for the operation: the
+    execution context's own method, or a static one when the document has no
+    ``@skip``/``@include`` (then collection does not depend on variables).
+    """
+
+    def __init__(self, collect_subfields: CollectSubfields) -> None:
+        self._collect_subfields = collect_subfields
         # id(fields) -> (fields, plan or None); the dict is held so its id stays unique.
         self._plans: dict[int, tuple[Fields, Plan | None]] = {}
 
-    def execute_fields(
-        self,
-        parent_type: GraphQLObjectType,
-        source_value: Any,
-        path: Path | None,
-        fields: Fields,
-    ) -> Any:
-        plan = self._plan(parent_type, fields)
-        if plan is not None:
-            try:
-                return run_plan(plan, source_value)
-            except Exception:  # the standard path below reports it properly
-                pass
-        return super().execute_fields(parent_type, source_value, path, fields)
-
-    def _plan(self, parent_type: GraphQLObjectType, fields: Fields) -> Plan | None:
+    def plan(self, parent_type: GraphQLObjectType, fields: Fields) -> Plan | None:
+        """The plan of ``fields`` on ``parent_type``, None when one of them needs the
+        standard execution (a resolver, arguments, an abstract type...)."""
         cached = self._plans.get(id(fields))
         if cached is not None and cached[0] is fields:
             return cached[1]
-        # Strawberry always passes a manager; it wraps resolvers only when an extension
-        # has a per-field resolve hook (gbrec's pipeline has none).
-        manager = self.middleware_manager
-        wrapped = manager is not None and bool(manager.middlewares)
-        plan = None if wrapped else self._build(parent_type, fields)
+        plan = self._build(parent_type, fields)
         self._plans[id(fields)] = (fields, plan)
         return plan
+
+    def step(
+        self, name: str, resolve: Any, type_: GraphQLOutputType, nodes: list[FieldNode]
+    ) -> Step | None:
+        """The step completing a value of ``type_`` read by ``resolve`` as ``name``."""
+        non_null, inner = _unwrap(type_)
+        if is_leaf_type(inner):
+            return (name, resolve, LEAF, non_null, _leaf(inner))  # type: ignore[arg-type]
+        if isinstance(inner, GraphQLObjectType):
+            sub = self.plan(inner, self._collect_subfields(inner, nodes))
+            return None if sub is None else (name, resolve, OBJECT, non_null, sub)
+        if not isinstance(inner, GraphQLList):
+            return None
+        item_non_null, item = _unwrap(inner.of_type)
+        if is_leaf_type(item):
+            return (name, resolve, LEAF_LIST, non_null, (item_non_null, _leaf(item)))  # type: ignore[arg-type]
+        if not isinstance(item, GraphQLObjectType):
+            return None
+        sub = self.plan(item, self._collect_subfields(item, nodes))
+        return None if sub is None else (name, resolve, OBJECT_LIST, non_null, (item_non_null, sub))
 
     def _build(self, parent_type: GraphQLObjectType, fields: Fields) -> Plan | None:
         if parent_type.is_type_of is not None:
@@ -185,38 +196,50 @@ class PlainFieldsExecutionContext(StrawberryGraphQLCoreExecutionContext):
         for response_name, nodes in fields.items():
             name = nodes[0].name.value
             if name == "__typename":
-                plan.append((response_name, None, _TYPENAME, True, parent_type.name))
+                plan.append(typename_step(response_name, parent_type))
                 continue
             field_def = parent_type.fields.get(name)
             # Strawberry marks resolvers of basic fields (getattr, no info) this way.
             if field_def is None or field_def.args or not _is_basic(field_def.resolve):
                 return None
-            step = self._step(response_name, _reader(field_def), field_def.type, nodes)
+            step = self.step(response_name, _reader(field_def), field_def.type, nodes)
             if step is None:
                 return None
             plan.append(step)
         return plan
 
-    def _step(
-        self, name: str, resolve: Any, type_: GraphQLOutputType, nodes: list[FieldNode]
-    ) -> Step | None:
-        non_null, inner = _unwrap(type_)
-        if is_leaf_type(inner):
-            return (name, resolve, _LEAF, non_null, _leaf(inner))  # type: ignore[arg-type]
-        if isinstance(inner, GraphQLObjectType):
-            sub = self._plan(inner, self.collect_subfields(inner, nodes))
-            return None if sub is None else (name, resolve, _OBJECT, non_null, sub)
-        if not isinstance(inner, GraphQLList):
-            return None
-        item_non_null, item = _unwrap(inner.of_type)
-        if is_leaf_type(item):
-            return (name, resolve, _LEAF_LIST, non_null, (item_non_null, _leaf(item)))  # type: ignore[arg-type]
-        if not isinstance(item, GraphQLObjectType):
-            return None
-        sub = self._plan(item, self.collect_subfields(item, nodes))
-        return (
-            None if sub is None else (name, resolve, _OBJECT_LIST, non_null, (item_non_null, sub))
-        )
+
+def typename_step(response_name: str, parent_type: GraphQLObjectType) -> Step:
+    return (response_name, None, TYPENAME, True, parent_type.name)
+
+
+class PlainFieldsExecutionContext(StrawberryGraphQLCoreExecutionContext):
+    """Strawberry's execution context plus the plain-field fast path (module docstring)."""
+
+    plan_builder_class: type[PlanBuilder] = PlanBuilder
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Strawberry always passes a manager; it wraps resolvers only when an extension
+        # has a per-field resolve hook (gbrec's pipeline has none).
+        manager = self.middleware_manager
+        wrapped = manager is not None and bool(manager.middlewares)
+        self._builder = None if wrapped else self.plan_builder_class(self.collect_subfields)
+
+    def execute_fields(
+        self,
+        parent_type: GraphQLObjectType,
+        source_value: Any,
+        path: Path | None,
+        fields: Fields,
+    ) -> Any:
+        plan = None if self._builder is None else self._builder.plan(parent_type, fields)
+        if plan is not None:
+            try:
+                return run_plan(plan, source_value)
+            except Exception:  # the standard path below reports it properly
+                pass
+        return super().execute_fields(parent_type, source_value, path, fields)
 
 
 def _reader(field_def: GraphQLField) -> Callable[[Any], Any]:

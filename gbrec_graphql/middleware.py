@@ -1,8 +1,9 @@
 """A pure-ASGI request body size limit: 413 before the body is buffered.
 
-``Content-Length`` is checked up front; chunked bodies are counted as they stream in
-and cut off at the limit, so a client cannot make the server buffer more than
-``max_bytes`` whatever it declares.
+``Content-Length`` is checked up front (a body the server frames by that length needs no
+further checks); chunked bodies are counted as they stream in and cut off at the
+limit, so a client cannot make the server buffer more than ``max_bytes`` whatever it
+declares.
 """
 
 from __future__ import annotations
@@ -29,6 +30,11 @@ class BodySizeLimit:
             return
         if declared == -1:
             await _reject(send, 400, b"invalid Content-Length")
+            return
+        if declared is not None and not _chunked(scope):
+            # The server frames the body by Content-Length: it cannot deliver more bytes
+            # than were declared, and those fit. Nothing to count.
+            await self.app(scope, receive, send)
             return
         received = 0
         started = False
@@ -61,6 +67,10 @@ def _content_length(scope: Scope) -> int | None:
         if name == b"content-length":
             return int(value) if value.isdigit() else -1
     return None
+
+
+def _chunked(scope: Scope) -> bool:
+    return any(name == b"transfer-encoding" for name, _ in scope["headers"])
 
 
 async def _reject(send: Send, status: int, body: bytes) -> None:

@@ -15,7 +15,14 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 
-from graphql import ASTValidationRule, DocumentNode, GraphQLError, GraphQLSchema, parse
+from graphql import (
+    ASTValidationRule,
+    DocumentNode,
+    GraphQLError,
+    GraphQLSchema,
+    parse,
+    specified_rules,
+)
 from strawberry.extensions import SchemaExtension
 from strawberry.schema.schema import validate_document
 
@@ -49,6 +56,16 @@ class Pipeline:
 
     def extension(self) -> SchemaExtension:
         return RequestPipeline(self)
+
+    def check(self, schema: GraphQLSchema, query: str) -> DocumentNode | None:
+        """``query`` parsed and validated exactly as a request's would be (same limits,
+        same rules, same caches), or None when that would fail."""
+        try:
+            document = self.parse(query, max_tokens=self.max_tokens)
+        except GraphQLError:
+            return None
+        errors = self.validate(schema, document, tuple(specified_rules) + self.rules)
+        return None if errors else document
 
 
 class RequestPipeline(SchemaExtension):

@@ -21,9 +21,12 @@ async def readyz(request: Request) -> Response:
     if services is None:
         return JSONResponse({"status": "starting"}, status_code=503)
     loaded = services.server_ready()
+    version = services.serving_label()
     body = {
         "status": "ready" if loaded else "no model loaded",
-        "modelVersion": services.serving_label(),
+        "modelVersion": version,
+        # Informational: until then the model scores each request (slower, not wrong).
+        "precomputed": services.server.precomputed.get(version) is not None,
     }
     return JSONResponse(body, status_code=200 if loaded else 503)
 

@@ -13,6 +13,7 @@ from gbrec_core.settings import Settings
 from gbrec_graphql import security
 from gbrec_graphql.audit.queries import AuditQueries
 from gbrec_graphql.books.queries import BookQueries
+from gbrec_graphql.compiled import CompiledQueries
 from gbrec_graphql.execution import PlainFieldsExecutionContext
 from gbrec_graphql.experiments.mutations import ExperimentMutations
 from gbrec_graphql.experiments.queries import ExperimentQueries
@@ -40,6 +41,9 @@ Mutation = merge_types("Mutation", (ExperimentMutations, ModelMutations, IndexMu
 
 
 class GbrecSchema(strawberry.Schema):
+    #: Hot queries executed without Strawberry's per-request machinery (None: off).
+    compiled: CompiledQueries | None = None
+
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
@@ -51,14 +55,20 @@ class GbrecSchema(strawberry.Schema):
                 log.error("internal error in %s", error.path, exc_info=error.original_error)
 
 
-def build_schema(settings: Settings) -> strawberry.Schema:
-    return GbrecSchema(
+def build_schema(settings: Settings) -> GbrecSchema:
+    pipeline = Pipeline.from_settings(settings)
+    schema = GbrecSchema(
         query=Query,
         mutation=Mutation,
         # One factory: a fresh extension per request over caches shared by the schema.
-        extensions=[Pipeline.from_settings(settings).extension],
+        extensions=[pipeline.extension],
         execution_context_class=PlainFieldsExecutionContext,
     )
+    if settings.graphql_compiled:
+        schema.compiled = CompiledQueries(
+            schema._schema, schema.config.name_converter, pipeline, settings.graphql_cache_size
+        )
+    return schema
 
 
 def schema_sdl() -> str:

@@ -2,25 +2,93 @@
 
 from __future__ import annotations
 
-from typing import Any
+import asyncio
+import time
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from cross_web import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.types import Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLHTTPResponse, process_result
 from strawberry.types import ExecutionResult
 
+from gbrec_graphql import security
 from gbrec_graphql.auth import key_from_headers
 from gbrec_graphql.context import Context
 from gbrec_graphql.security import ensure_coded
 from gbrec_graphql.services import Services
 
+if TYPE_CHECKING:
+    from gbrec_graphql.schema import GbrecSchema
+
 
 class GbrecGraphQL(GraphQL[Context, None]):
-    """``/graphql``: services come from ``request.app.state`` (set by the lifespan)."""
+    """``/graphql``: services come from ``request.app.state`` (set by the lifespan).
+
+    A JSON POST of a query the schema has compiled (gbrec_graphql.compiled) is answered
+    here directly; every other request, and any the compiled path declines before a
+    resolver ran, goes through Strawberry with the body replayed.
+    """
+
+    def __init__(self, schema: GbrecSchema, **kwargs: Any) -> None:
+        super().__init__(schema, **kwargs)
+        self.compiled = schema.compiled
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.compiled is not None and scope["type"] == "http" and scope["method"] == "POST":
+            request = Request(scope, receive)
+            if _json_content(scope):
+                body = await request.body()
+                answered = await self._compiled_response(request, body, send)
+                if answered:
+                    return
+                receive = _replay(body)
+        await super().__call__(scope, receive, send)
+
+    async def _compiled_response(self, request: Request, body: bytes, send: Send) -> bool:
+        """Answer through the compiled path; False when Strawberry has to (nothing was
+        sent and no resolver ran)."""
+        assert self.compiled is not None
+        try:
+            payload = orjson.loads(body)
+        except orjson.JSONDecodeError:
+            return False
+        if type(payload) is not dict:
+            return False
+        query, name, variables = (
+            payload.get("query"),
+            payload.get("operationName"),
+            payload.get("variables"),
+        )
+        if type(query) is not str or not (name is None or type(name) is str):
+            return False
+        if not (variables is None or type(variables) is dict):
+            return False
+        started = time.perf_counter()
+        compiled = self.compiled.get(query, name)
+        if compiled is None:
+            return False
+        sub_response = await self.get_sub_response(request)
+        context = await self.get_context(request, sub_response)
+        result = await self.compiled.execute(compiled, context, variables)
+        if result is None:
+            return False
+        services = context.services
+        if result.errors:
+            self.schema.process_errors(result.errors)
+            production = services.production
+            result.errors = [
+                security.rewrite_error(e, production=production) for e in result.errors
+            ]
+        services.metrics.observe_operation(
+            query, compiled.document, name, bool(result.errors), started
+        )
+        await _send_json(send, self.encode_json(process_result(result)), sub_response)
+        return True
 
     def decode_json(self, data: str | bytes) -> object:
         return orjson.loads(data)
@@ -56,3 +124,41 @@ class GbrecGraphQL(GraphQL[Context, None]):
             production = request.app.state.services.production
             result.errors = [ensure_coded(e, production=production) for e in result.errors]
         return process_result(result)
+
+
+async def _send_json(send: Send, body: bytes, sub_response: Response) -> None:
+    """What ``create_response`` + Starlette's ``Response`` send, without building one:
+    status and headers a resolver set on the context's response are kept."""
+    headers = [
+        (b"content-length", str(len(body)).encode()),
+        (b"content-type", b"application/json"),
+        *sub_response.raw_headers,
+    ]
+    status = sub_response.status_code or 200
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+    if sub_response.background is not None:
+        await sub_response.background()
+
+
+def _json_content(scope: Scope) -> bool:
+    for name, value in scope["headers"]:
+        if name == b"content-type":
+            return value.split(b";", 1)[0].strip().lower() == b"application/json"
+    return False
+
+
+def _replay(body: bytes) -> Receive:
+    """A ``receive`` that delivers the already-read ``body`` once, then waits like the
+    server's (for the disconnect that never matters to a finished request)."""
+    sent = False
+
+    async def receive() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        await asyncio.Event().wait()
+        raise AssertionError("unreachable")
+
+    return receive

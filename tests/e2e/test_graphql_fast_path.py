@@ -17,7 +17,8 @@ import pytest
 import strawberry
 from strawberry.scalars import JSON
 
-from gbrec_graphql.execution import PlainFieldsExecutionContext
+from gbrec_graphql.compiled.codegen import compile_plan
+from gbrec_graphql.execution import PlainFieldsExecutionContext, PlanBuilder, run_plan
 
 
 @strawberry.enum
@@ -119,14 +120,45 @@ def test_fast_path_matches_standard_execution(name: str, document: str, skip: bo
 def test_fast_path_is_taken_for_plain_selections() -> None:
     taken: list[str] = []
 
-    class Spy(PlainFieldsExecutionContext):
+    class SpyBuilder(PlanBuilder):
         def _build(self, parent_type: Any, fields: Any) -> Any:
             plan = super()._build(parent_type, fields)
             taken.append(f"{parent_type.name}:{plan is not None}")
             return plan
+
+    class Spy(PlainFieldsExecutionContext):
+        plan_builder_class = SpyBuilder
 
     run(Spy, DOCUMENTS[0], "ok", False)
     assert "Listing:True" in taken and "Item:True" in taken
     taken.clear()
     run(Spy, DOCUMENTS[2], "ok", False)  # `upper` has a resolver: standard path
     assert "Item:False" in taken
+
+
+def _outcome(call: Any) -> Any:
+    try:
+        return ("ok", call())
+    except Exception as e:  # both must fail the same way, whatever the exception
+        return ("raised", type(e).__name__)
+
+
+@pytest.mark.parametrize("name", sorted(LISTINGS))
+@pytest.mark.parametrize("document", DOCUMENTS)
+def test_generated_serializer_matches_the_plan_interpreter(name: str, document: str) -> None:
+    """compile_plan (gbrec_graphql.compiled) on every plan and value this schema meets:
+    the same dicts, and a failure exactly where run_plan fails."""
+    compared: list[bool] = []
+
+    class Differential(PlainFieldsExecutionContext):
+        def execute_fields(self, parent_type: Any, source: Any, path: Any, fields: Any) -> Any:
+            plan = None if self._builder is None else self._builder.plan(parent_type, fields)
+            if plan is not None:
+                generated = _outcome(lambda: compile_plan(plan)(source))
+                assert generated == _outcome(lambda: run_plan(plan, source))
+                compared.append(generated[0] == "ok")
+            return super().execute_fields(parent_type, source, path, fields)
+
+    run(Differential, document, name, False)
+    if "upper" not in document:  # `upper` has a resolver: no plan above the leaves
+        assert compared

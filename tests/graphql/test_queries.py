@@ -85,12 +85,16 @@ def test_health_readiness_and_metrics(api: Api) -> None:
     assert api.client.get("/dashboard").status_code == 200
     ready = api.client.get("/readyz")
     assert ready.status_code == 200 and ready.json()["modelVersion"] != "fallback"
+    server = api.client.app.state.services.server  # type: ignore[attr-defined]
+    assert server.precomputed.wait(ready.json()["modelVersion"], timeout=60) is not None
+    assert api.client.get("/readyz").json()["precomputed"] is True
     api.gql(RECOMMEND, {"u": 3})
     text = api.client.get("/metrics").text
     assert 'gbrec_graphql_requests_total{operation="recommendations",outcome="ok"}' in text
     assert "gbrec_recommendations_total{" in text and "gbrec_redis_up 1.0" in text
     assert "gbrec_serving_swaps" in text and "gbrec_serving_load_failures" in text
     assert "gbrec_graphql_request_seconds_bucket" in text
+    assert "gbrec_serving_precomputed_tables_" in text
 
 
 def test_graphiql_and_introspection_in_dev(api: Api) -> None:
