@@ -124,21 +124,23 @@ class ModelServer:
     def recommend(self, user_id: int, k: int = 10, version: str | None = None) -> Recommendation:
         if k < 1:
             raise InvalidInputError(f"k must be >= 1, got {k}")
-        # CPU time of this thread: preemption on a busy machine must not inflate it.
-        started = time.thread_time()
         live = self._live if version is None else self.ensure_loaded(version)
         if live is None:
             return self._fallback_answer(user_id, k)
-        model = live.bundle.model
-        assert model.users is not None
         table = self.precomputed.get(live.version)
         hit = None if table is None else table.lookup(user_id, k)
         if hit is not None:
             self._count_request(live.version)
-            cost = time.thread_time() - started
-            self._cost[live.version] = 0.8 * self._cost.get(live.version, cost) + 0.2 * cost
             return Recommendation(int(user_id), live.version, False, hit[0], hit[1])
-        if model.users.index_of(np.array([user_id]))[0] < 0:
+        return self._score(live, user_id, k)
+
+    def _score(self, live: LoadedVersion, user_id: int, k: int) -> Recommendation:
+        """The model's own answer (no precomputed list), timed for :meth:`arecommend`."""
+        # CPU time of this thread: preemption on a busy machine must not inflate it.
+        started = time.thread_time()
+        model = live.bundle.model
+        assert model.users is not None
+        if model.users.position(int(user_id)) < 0:
             ids, scores = live.bundle.fallback_ids[:k], live.bundle.fallback_scores[:k]
             fallback = True
         else:
@@ -162,23 +164,28 @@ class ModelServer:
     ) -> Recommendation:
         """:meth:`recommend` in a worker thread, so the event loop never blocks on numpy.
 
-        Except when the resident version's recent calls took under
-        :attr:`inline_max_seconds` of CPU: then the thread hop (a queue, a wake-up, a GIL
-        hand-off: ~100 µs of CPU) costs more than the work, which holds the GIL anyway,
-        so it runs inline. Unknown or slow versions, and versions that may need loading,
-        always go to a thread.
+        Except when the resident version has a precomputed list deep enough, or its
+        recent calls took under :attr:`inline_max_seconds` of CPU: then the thread hop
+        (a queue, a wake-up, a GIL hand-off: ~100 µs of CPU) costs more than the work,
+        which holds the GIL anyway, so it runs inline. Unknown or slow versions, and
+        versions that may need loading, always go to a thread.
         """
-        if self._cheap(version):
+        if self._cheap(version, k):
             return self.recommend(user_id, k, version)
         return await asyncio.to_thread(self.recommend, user_id, k, version)
 
-    def _cheap(self, version: str | None) -> bool:
+    def _cheap(self, version: str | None, k: int) -> bool:
         live = self._live
         if version is None or version == CHAMPION:
             key = None if live is None else live.version
         else:
             key = version if version in self.cache.versions() else None
-        cost = None if key is None else self._cost.get(key)
+        if key is None:
+            return False
+        table = self.precomputed.get(key)
+        if table is not None and k <= table.depth:
+            return True
+        cost = self._cost.get(key)
         return cost is not None and cost < self.inline_max_seconds
 
     def similar(self, book_id: int, k: int = 10) -> list[tuple[int, float]]:
