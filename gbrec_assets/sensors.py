@@ -1,6 +1,8 @@
 """Sensors: automation, new raw data, model degradation, post-deploy rollback, failure alerts."""
 
 import json
+import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -68,8 +70,9 @@ def _latest_evaluation(context: dg.SensorEvaluationContext) -> tuple[int, dict[s
     job=retrain_job,
     minimum_interval_seconds=600,
     default_status=dg.DefaultSensorStatus.RUNNING,
-    description="Requests a retrain when the champion's live primary metric (Redis) dropped "
-    "more than GBREC_DEGRADATION_THRESHOLD below its offline evaluation.",
+    description="Requests a retrain when the champion's online click-through (GBREC_ONLINE_"
+    "METRIC over the last GBREC_ONLINE_WINDOW_HOURS) dropped significantly, by more than "
+    "GBREC_DEGRADATION_THRESHOLD, below its reference window.",
 )
 def model_degradation_sensor(
     context: dg.SensorEvaluationContext,
@@ -77,30 +80,57 @@ def model_degradation_sensor(
     registry: RegistryResource,
     redis: RedisResource,
 ) -> dg.RunRequest | dg.SkipReason:
-    from gbrec_core.monitoring import read_online_metric, relative_drop
+    from gbrec_core.monitoring import assess, reference_alternatives
 
     settings = gbrec.settings()
-    evaluation = _latest_evaluation(context)
-    champion = registry.registry().champion()
-    if evaluation is None or champion is None:
-        return dg.SkipReason("no evaluated champion yet")
-    storage_id, meta = evaluation
-    offline = champion.metrics.get(settings.primary_metric, meta.get("best_value"))
-    online = read_online_metric(
-        redis.client(), settings.model_name, champion.version, settings.primary_metric
+    models = registry.registry()
+    champion = models.champion_version()
+    if champion is None:
+        return dg.SkipReason("no champion yet")
+    found = assess(
+        redis.client(),
+        settings,
+        champion,
+        reference_alternatives(models, champion),
+        time.time(),
     )
-    if online is None or offline is None:
-        return dg.SkipReason(f"no live {settings.primary_metric} for v{champion.version}")
-    drop = relative_drop(float(offline), online)
-    if drop <= settings.degradation_threshold:
-        return dg.SkipReason(
-            f"v{champion.version} live {online:.4f} vs offline "
-            f"{float(offline):.4f} (drop {drop:.1%})"
-        )
+    offline = _offline_context(context, settings.primary_metric)
+    decision = found.decision
+    reference = f"v{found.reference_version} ({found.reference_source})"
+    message = f"champion v{champion} vs {reference}: {decision.reason}; {offline}"
+    if not decision.degraded:
+        return dg.SkipReason(message)
+    context.log.info(message)
     return dg.RunRequest(
-        run_key=f"degraded-v{champion.version}-eval{storage_id}",
-        tags={"gbrec/trigger": "degradation", "gbrec/drop": f"{drop:.4f}"},
+        run_key=f"degraded-v{champion}-{decision.metric}-period{found.period}",
+        tags={
+            "gbrec/trigger": "degradation",
+            "gbrec/champion": champion,
+            "gbrec/reference": reference,
+            "gbrec/metric": decision.metric,
+            "gbrec/recent_value": f"{decision.recent_value:.5f}",
+            "gbrec/reference_value": f"{decision.reference_value:.5f}",
+            "gbrec/drop": f"{decision.relative_drop:.4f}",
+            "gbrec/p_value": f"{decision.p_value:.3g}",
+            "gbrec/recent_requests": str(decision.recent.requests),
+            "gbrec/reference_requests": str(decision.reference.requests),
+            "gbrec/offline": offline,
+        },
     )
+
+
+def _offline_context(context: dg.SensorEvaluationContext, metric: str) -> str:
+    """The latest offline evaluation, for the message (context only: offline NDCG and
+    online click-through are on different scales and are never compared)."""
+    found = _latest_evaluation(context)
+    if found is None:
+        return f"no offline {metric} evaluation yet"
+    at_ms, meta = found
+    value = meta.get("best_value")
+    shown = f"{value:.4f}" if isinstance(value, int | float) else "?"
+    when = datetime.fromtimestamp(at_ms / 1000, tz=UTC).strftime("%Y-%m-%d %H:%M UTC")
+    best = meta.get("best_model", "?")
+    return f"latest offline {meta.get('primary_metric', metric)} {shown} ({best}, {when})"
 
 
 @dg.sensor(

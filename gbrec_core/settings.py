@@ -16,6 +16,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 Scale = Literal["tiny", "small", "goodbooks"]
 Environment = Literal["dev", "production"]
 VectorBackend = Literal["faiss", "hnsw", "milvus", "exact"]
+OnlineMetricName = Literal["ctr", "precision"]
 
 
 class Settings(BaseSettings):
@@ -171,7 +172,56 @@ class Settings(BaseSettings):
         default=0.1,
         ge=0.0,
         le=1.0,
-        description="Relative drop of the online primary metric that requests a retrain.",
+        description="Relative drop of the champion's online metric (recent window vs "
+        "reference) that requests a retrain, when also significant.",
+    )
+    online_metric: OnlineMetricName = Field(
+        default="ctr",
+        description="Online metric the degradation sensor tests: ctr (requests with a click "
+        "/ requests) or precision (clicked shown books / shown books).",
+    )
+    online_window_hours: int = Field(
+        default=24, ge=1, description="Degradation sensor: length of the recent window (hours)."
+    )
+    online_reference_hours: int = Field(
+        default=168,
+        ge=1,
+        description="Degradation sensor: the reference window, just before the recent one (hours).",
+    )
+    online_settle_minutes: float = Field(
+        default=60.0,
+        ge=0.0,
+        description="The recent window ends this long before now, so its last responses "
+        "have had time to collect their clicks.",
+    )
+    online_min_requests: int = Field(
+        default=1000,
+        ge=2,
+        description="Requests each window needs before the degradation sensor judges.",
+    )
+    online_alpha: float = Field(
+        default=0.01,
+        gt=0.0,
+        lt=1.0,
+        description="Significance level of the sensor's one-sided test for a drop.",
+    )
+    online_attribution_minutes: float = Field(
+        default=60.0,
+        gt=0.0,
+        description="Served responses accept feedback (clicks, ratings) this long; each "
+        "is held in Redis meanwhile (~200 bytes).",
+    )
+    online_buffer_size: int = Field(
+        default=100_000,
+        ge=1,
+        description="Served responses an API process holds in memory for Redis (oldest "
+        "dropped when Redis is unreachable).",
+    )
+    online_sample_rate: float = Field(
+        default=1.0,
+        gt=0.0,
+        le=1.0,
+        description="Share of responses logged for online metrics (by request id hash).",
     )
     alert_webhook_url: str | None = Field(
         default=None, description="Run-failure alerts are POSTed here (JSON)."

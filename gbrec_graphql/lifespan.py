@@ -22,7 +22,7 @@ from gbrec_graphql.auth import KeyVerifier
 from gbrec_graphql.books.catalog import BookCatalog
 from gbrec_graphql.experiments.history import run_sweeper
 from gbrec_graphql.index.manager import IndexManager
-from gbrec_graphql.metrics import CoreCollector, Metrics
+from gbrec_graphql.metrics import CoreCollector, Metrics, OnlineCollector
 from gbrec_graphql.ratelimit import RateLimiter
 from gbrec_graphql.recommendations.variants import VariantModels
 from gbrec_graphql.services import Services
@@ -46,6 +46,7 @@ def catalog_folder(settings: Settings) -> Path:
 def build_services(settings: Settings) -> Services:
     """Blocking construction (run in a thread): Redis, registry, server, index, catalogue."""
     from gbrec_core.experiments import ExperimentService
+    from gbrec_core.monitoring import OnlineMonitor
     from gbrec_core.registry import ModelRegistry
     from gbrec_core.serving import ModelServer
 
@@ -66,6 +67,7 @@ def build_services(settings: Settings) -> Services:
     aredis = connect_async(settings)
     experiments = ExperimentService(settings, connect(settings))
     metrics = Metrics()
+    monitor = OnlineMonitor.from_settings(settings, connect(settings))
     services = Services(
         settings=settings,
         redis=aredis,
@@ -81,6 +83,7 @@ def build_services(settings: Settings) -> Services:
         variants=VariantModels(
             server, metrics.registry, resolve_seconds=settings.experiment_cache_seconds
         ),
+        monitor=monitor,
     )
     metrics.add_source(
         CoreCollector(
@@ -88,6 +91,7 @@ def build_services(settings: Settings) -> Services:
             redis_up=lambda: services.redis_up,
         )
     )
+    metrics.add_source(OnlineCollector(monitor.stats))
     return services
 
 
@@ -105,12 +109,15 @@ async def lifespan(app: Starlette) -> AsyncIterator[None]:
     sweeper = asyncio.create_task(
         run_sweeper(services.experiments, settings.experiment_snapshot_seconds)
     )
+    flusher = asyncio.create_task(services.monitor.run())
     try:
         yield
     finally:
-        sweeper.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await sweeper
+        for task in (sweeper, flusher):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await services.monitor.close()  # the last half second of served responses
         await asyncio.to_thread(services.server.stop)
         services.indexes.close()
         await services.redis.aclose()

@@ -16,7 +16,7 @@ from typing import Any
 
 from graphql import DocumentNode, FieldNode, OperationDefinitionNode
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0)
@@ -57,6 +57,11 @@ class Metrics:
         self.experiment_errors = Counter(
             "gbrec_experiment_routing_errors",
             "Requests served by the champion because experiment routing failed.",
+            registry=self.registry,
+        )
+        self.online_attribution_errors = Counter(
+            "gbrec_online_attribution_errors",
+            "recordEvents calls whose online-metric attribution failed (Redis errors).",
             registry=self.registry,
         )
 
@@ -134,6 +139,40 @@ class CoreCollector(Collector):
             except Exception:
                 continue
             yield from _gauges(prefix, stats)
+
+
+ONLINE_HELP = {
+    "dropped": "Served responses dropped from the full online-metrics buffer (Redis down).",
+    "recorded": "Served responses written to Redis for the online metrics.",
+    "duplicates": "Served responses already in Redis when written (replayed batches).",
+    "invalid": "Served responses with an unusable request id or version, not written.",
+    "flush_errors": "Failed writes of the online-metrics buffer to Redis.",
+    "feedback_attributed": "Clicks/positive ratings counted for the response that showed the book.",
+    "feedback_duplicates": "Feedback on a book already counted for that response.",
+    "feedback_not_shown": "Feedback on a book the response did not show.",
+    "feedback_unknown": "Feedback whose requestId is unknown or past the attribution window.",
+    "feedback_unsampled": "Feedback on responses left out by GBREC_ONLINE_SAMPLE_RATE.",
+}
+
+
+class OnlineCollector(Collector):
+    """The online monitor's counters (``gbrec_online_*_total``) and its buffer length."""
+
+    def __init__(self, stats: Callable[[], dict[str, int]]) -> None:
+        self._stats = stats
+
+    def describe(self) -> Iterable[Metric]:
+        return []
+
+    def collect(self) -> Iterator[Metric]:
+        stats = self._stats()
+        buffered = GaugeMetricFamily(
+            "gbrec_online_buffered", "Served responses waiting in memory to be written to Redis."
+        )
+        buffered.add_metric([], float(stats.get("buffered", 0)))
+        yield buffered
+        for name, help_text in ONLINE_HELP.items():
+            yield CounterMetricFamily(f"gbrec_online_{name}", help_text, value=stats.get(name, 0))
 
 
 def _gauges(prefix: str, stats: dict[str, Any]) -> Iterator[Metric]:

@@ -20,6 +20,7 @@ from gbrec_graphql.recommendations.variants import VariantModels
 
 if TYPE_CHECKING:
     from gbrec_core.experiments import ExperimentService
+    from gbrec_core.monitoring import OnlineMonitor
     from gbrec_core.registry import ModelRegistry
 
 
@@ -39,6 +40,8 @@ class Services:
     limiter: RateLimiter
     audit: AuditLog
     variants: VariantModels
+    # Served-response log and click attribution for the online metrics (degradation sensor).
+    monitor: OnlineMonitor
     redis_up: float = 0.0
     # Serialises index rebuilds: two at once would only burn the CPU twice.
     index_lock: asyncio.Lock = field(default_factory=asyncio.Lock)

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+import logging
+from collections.abc import Callable, Sequence
 from typing import Any
 
+import redis
 import strawberry
 
 from gbrec_core.errors import InvalidInputError
@@ -23,6 +25,7 @@ from gbrec_graphql.guard import admin_action, events_action
 from gbrec_graphql.services import Services
 
 MAX_EVENTS = 1000
+log = logging.getLogger(__name__)
 
 
 def _experiment_summary(e: Experiment) -> dict[str, Any]:
@@ -52,6 +55,21 @@ def preload(services: Services, model: str) -> ModelVersionInfo:
     first keeps a mistyped name from counting as a server load failure.
     """
     return services.server.ensure_version(services.registry.resolve(model))
+
+
+async def attribute_online(services: Services, batch: Sequence[core.Event]) -> None:
+    """Count the batch's clicks for the online metrics (the degradation sensor's input).
+
+    Runs after the experiment processing and never fails the mutation: a Redis error is
+    logged and counted, and those clicks are missing from the online metrics only.
+    """
+    if not any(e.request_id for e in batch):
+        return
+    try:
+        await asyncio.to_thread(services.monitor.attribute, batch)
+    except (redis.RedisError, OSError) as e:
+        services.metrics.online_attribution_errors.inc()
+        log.warning("online attribution of %d events failed: %s", len(batch), e)
 
 
 @strawberry.type
@@ -84,12 +102,12 @@ class ExperimentMutations:
     async def record_events(self, info: Info, events: list[EventInput]) -> RecordEventsResult:
         if len(events) > MAX_EVENTS:
             raise InvalidInputError(f"at most {MAX_EVENTS} events per call, got {len(events)}")
-        service = info.context.services.experiments
+        services = info.context.services
 
         async def action() -> RecordEventsResult:
             batch = [e.to_domain() for e in events]
-            return RecordEventsResult.from_domain(
-                await asyncio.to_thread(service.record_events, batch)
-            )
+            result = await asyncio.to_thread(services.experiments.record_events, batch)
+            await attribute_online(services, batch)
+            return RecordEventsResult.from_domain(result)
 
         return await events_action(info.context, action)

@@ -53,6 +53,7 @@ async def serve_recommendations(
     # only add a scheduled batch (an event-loop turn and a future per book).
     records = services.catalog.get_many(rec.book_ids)
     services.metrics.served(rec.version, chosen.variant if chosen else "", rec.fallback)
+    services.monitor.served(request_id, rec.version, rec.book_ids)
     return Recommendations(
         request_id=request_id,
         user_id=user_id,

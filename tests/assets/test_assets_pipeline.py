@@ -97,35 +97,95 @@ def test_cli_exits_non_zero_on_corrupt_data(
     assert "rating_out_of_range" in result.output
 
 
-def test_degradation_sensor_reads_live_metric(
-    built: tuple[Settings, Any, MaterializeOutcome],
-) -> None:
-    from gbrec_core.monitoring import record_online_metric
-    from gbrec_core.store import connect
+RECOMMEND = """query($u: Int!) { recommendations(userId: $u, limit: 5) {
+  requestId userId modelVersion items { book { id } } } }"""
+RECORD_EVENTS = "mutation($e: [EventInput!]!) { recordEvents(events: $e) { accepted } }"
 
-    settings, instance, _ = built
-    champion = ModelRegistry(settings).champion()
+
+def _serve_and_click(client: Any, key: str, users: range, clicks: int) -> list[str]:
+    """Serve ``users`` through the API; click the first book of the first ``clicks``."""
+    recs = []
+    for user in users:
+        body = client.post("/graphql", json={"query": RECOMMEND, "variables": {"u": user}}).json()
+        recs.append(body["data"]["recommendations"])
+    events = [
+        {"userId": r["userId"], "type": "CLICK", "requestId": r["requestId"], "bookId": b}
+        for r in recs[:clicks]
+        for b in [r["items"][0]["book"]["id"]]
+    ]
+    sent = client.post(
+        "/graphql",
+        json={"query": RECORD_EVENTS, "variables": {"e": events}},
+        headers={"X-API-Key": key},
+    ).json()
+    assert sent["data"]["recordEvents"]["accepted"] == len(events), sent
+    return sorted({r["modelVersion"] for r in recs})
+
+
+def test_degradation_sensor_retrains_when_live_clicks_drop(
+    built: tuple[Settings, Any, MaterializeOutcome], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Reference week: 40% of responses clicked (written through the core API at explicit
+    times three days ago); recent traffic served and clicked through the real API."""
+    import time
+
+    from starlette.testclient import TestClient
+
+    from gbrec_core.experiments.types import Event, EventType
+    from gbrec_core.monitoring import OnlineMonitor
+    from gbrec_core.store import connect
+    from gbrec_graphql.app import create_app
+    from gbrec_graphql.auth import Scope, create_key
+
+    base, instance, _ = built
+    # The sensor's settings resource reads the online knobs from the environment.
+    monkeypatch.setenv("GBREC_ONLINE_MIN_REQUESTS", "100")
+    monkeypatch.setenv("GBREC_ONLINE_SETTLE_MINUTES", "0")  # judge the current hour too
+    settings = base.model_copy(update={"online_min_requests": 100, "online_settle_minutes": 0.0})
+    champion = ModelRegistry(settings).champion_version()
     assert champion is not None
-    offline = champion.metrics[settings.primary_metric]
-    all_resources = build_definitions(settings).resources
-    resources = {k: all_resources[k] for k in ("gbrec", "registry", "redis")}
     redis = connect(settings)
-    record_online_metric(
-        redis, settings.model_name, champion.version, settings.primary_metric, offline * 0.99
+    past = OnlineMonitor.from_settings(settings, redis)
+    three_days_ago = time.time() - 3 * 86_400
+    for i in range(300):
+        past.served_at(f"past-{i}", champion, [1, 2, 3], three_days_ago + i)
+    past.flush()
+    past.attribute(
+        [Event(i, EventType.CLICK, book_id=2, request_id=f"past-{i}") for i in range(0, 300, 5)]
+        + [Event(i, EventType.CLICK, book_id=3, request_id=f"past-{i}") for i in range(1, 300, 5)]
     )
-    with dg.build_sensor_context(instance=instance, resources=resources) as ctx:
-        assert isinstance(model_degradation_sensor(ctx), dg.SkipReason)
-    record_online_metric(
-        redis,
-        settings.model_name,
-        champion.version,
-        settings.primary_metric,
-        offline * (1 - settings.degradation_threshold) * 0.5,
+    resources = {
+        k: build_definitions(settings).resources[k] for k in ("gbrec", "registry", "redis")
+    }
+
+    def tick() -> dg.RunRequest | dg.SkipReason:
+        with dg.build_sensor_context(instance=instance, resources=resources) as ctx:
+            return model_degradation_sensor(ctx)
+
+    quiet = tick()
+    assert isinstance(quiet, dg.SkipReason) and "not enough traffic" in str(quiet.skip_message)
+    key = create_key(redis, Scope.EVENTS).key
+    with TestClient(create_app(settings)) as client:
+        assert _serve_and_click(client, key, range(1, 151), clicks=75) == [champion]
+        client.app.state.services.monitor.flush()
+        steady = tick()  # 50% recent vs 40% reference
+        assert isinstance(steady, dg.SkipReason), steady
+        assert "no drop" in str(steady.skip_message)
+        assert "latest offline ndcg" in str(steady.skip_message)
+        _serve_and_click(client, key, range(1, 401), clicks=2)
+        client.app.state.services.monitor.flush()  # what the next half-second tick would do
+        request = tick()  # 77 of 550 clicked (14%) vs 120 of 300 (40%)
+    assert isinstance(request, dg.RunRequest), request
+    tags = request.tags
+    assert tags["gbrec/trigger"] == "degradation" and tags["gbrec/champion"] == champion
+    assert tags["gbrec/reference"] == f"v{champion} (own history)"
+    assert float(tags["gbrec/reference_value"]) == 0.4 and float(tags["gbrec/drop"]) > 0.5
+    assert (
+        int(tags["gbrec/recent_requests"]) >= 550 and int(tags["gbrec/reference_requests"]) == 300
     )
-    with dg.build_sensor_context(instance=instance, resources=resources) as ctx:
-        request = model_degradation_sensor(ctx)
-    assert isinstance(request, dg.RunRequest)
-    assert request.tags["gbrec/trigger"] == "degradation"
+    assert float(tags["gbrec/p_value"]) < 1e-6 and "latest offline ndcg" in tags["gbrec/offline"]
+    again = tick()  # the same degradation: the same run key, so Dagster launches one run
+    assert isinstance(again, dg.RunRequest) and again.run_key == request.run_key
 
 
 def test_rollback_sensor_quiet_after_passing_smoke_check(

@@ -1,0 +1,126 @@
+"""Lua scripts that record served responses and attribute feedback atomically.
+
+A served record is written with ``SET ... NX``, so a batch replayed after a lost reply
+counts each request once. Attribution reads the record, checks that the book was shown
+and not yet counted for this request, and adds the deltas of the per-request sums to
+the counts of the version and hour that *served* (not the hour of the click); two API
+processes attributing the same click at once cannot both count it.
+"""
+
+from __future__ import annotations
+
+_COUNTS = r"""
+local prefix = ARGV[1]
+local width, retention = tonumber(ARGV[2]), tonumber(ARGV[3])
+
+-- Deltas are summed per counts key in Lua and written once per field at the end.
+local acc, hours = {}, {}
+local function incr(version, bucket, field, d)
+  local key = prefix .. version .. ':' .. bucket
+  local h = acc[key]
+  if h == nil then
+    h = {}
+    acc[key] = h
+    hours[key] = tonumber(bucket)
+  end
+  h[field] = (h[field] or 0) + d
+end
+
+local function flush_counts()
+  for key, h in pairs(acc) do
+    for field, d in pairs(h) do redis.call('HINCRBY', key, field, d) end
+    redis.call('EXPIREAT', key, hours[key] * width + retention)
+  end
+end
+"""
+
+RECORD = (
+    _COUNTS
+    + r"""
+-- ARGV[4] record TTL in ms, ARGV[5] newline-separated "request|version|bucket|n|b,b,..."
+-- Returns {recorded, duplicates}.
+local ttl = ARGV[4]
+local recorded, duplicates = 0, 0
+for line in string.gmatch(ARGV[5], '[^\n]+') do
+  local rid, version, bucket, n, books = string.match(line, '^([^|]+)|([^|]+)|(%d+)|(%d+)|(.*)$')
+  if rid then
+    local value = version .. '|' .. bucket .. '|' .. n .. '|' .. books .. '|'
+    if redis.call('SET', prefix .. 'served:' .. rid, value, 'PX', ttl, 'NX') then
+      n = tonumber(n)
+      incr(version, bucket, 'requests', 1)
+      incr(version, bucket, 'shown', n)
+      incr(version, bucket, 'shown_sq', n * n)
+      recorded = recorded + 1
+    else
+      duplicates = duplicates + 1
+    end
+  end
+end
+flush_counts()
+return {recorded, duplicates}
+"""
+)
+
+ATTRIBUTE = (
+    _COUNTS
+    + r"""
+-- ARGV[4] newline-separated "request|book" (positive feedback only).
+-- Returns {attributed, duplicates, not_shown, unknown lines} (unknown: no such record,
+-- or not yet flushed by the process that served it; the caller may retry those).
+local records = {}
+local attributed, duplicates, not_shown, unknown = 0, 0, 0, {}
+
+local function load(key)
+  local rec = records[key]
+  if rec ~= nil then return rec end
+  rec = false
+  local raw = redis.call('GET', key)
+  if raw then
+    local v, b, n, books, clicked = string.match(raw, '^([^|]*)|([^|]*)|([^|]*)|([^|]*)|(.*)$')
+    if v then
+      local hits = 0
+      for _ in string.gmatch(clicked, '[^,]+') do hits = hits + 1 end
+      rec = {v = v, b = b, n = tonumber(n), books = ',' .. books .. ',',
+             clicked = clicked, hits = hits, dirty = false}
+    end
+  end
+  records[key] = rec
+  return rec
+end
+
+local function has(list, book)
+  return string.find(list, ',' .. book .. ',', 1, true) ~= nil
+end
+
+for line in string.gmatch(ARGV[4], '[^\n]+') do
+  local rid, book = string.match(line, '^([^|]+)|(%d+)$')
+  local rec = rid and load(prefix .. 'served:' .. rid)
+  if not rec then
+    unknown[#unknown + 1] = line
+  elseif not has(rec.books, book) then
+    not_shown = not_shown + 1
+  elseif has(',' .. rec.clicked .. ',', book) then
+    duplicates = duplicates + 1
+  else
+    local h = rec.hits
+    if h == 0 then incr(rec.v, rec.b, 'clicked', 1) end
+    incr(rec.v, rec.b, 'hits', 1)
+    incr(rec.v, rec.b, 'hits_sq', 2 * h + 1)
+    incr(rec.v, rec.b, 'hits_shown', rec.n)
+    rec.hits = h + 1
+    if rec.clicked == '' then rec.clicked = book else rec.clicked = rec.clicked .. ',' .. book end
+    rec.dirty = true
+    attributed = attributed + 1
+  end
+end
+for key, rec in pairs(records) do
+  if rec and rec.dirty then
+    local value = rec.v .. '|' .. rec.b .. '|' .. rec.n .. '|'
+      .. string.sub(rec.books, 2, -2) .. '|' .. rec.clicked
+    redis.call('SET', key, value, 'KEEPTTL')
+  end
+end
+flush_counts()
+return {attributed, duplicates, not_shown, unknown}
+"""
+)

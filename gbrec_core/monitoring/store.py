@@ -1,0 +1,104 @@
+"""Typed access to the online-metric keys: write served responses, attribute feedback."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, fields
+from typing import Any
+
+from gbrec_core.monitoring import lua
+from gbrec_core.monitoring.keys import BUCKET_SECONDS, bucket_of, model_prefix
+
+# One script call blocks Redis while it runs: 2,000 responses keep it to a few ms.
+MAX_BATCH = 2_000
+MAX_REQUEST_ID = 128
+
+# (request id, version, shown book ids, serve time in epoch seconds)
+Served = tuple[str, str, Sequence[int], float]
+Feedback = tuple[str, int]  # (request id, book id)
+
+
+@dataclass(frozen=True)
+class Attribution:
+    """What became of positive feedback events (each counted once).
+
+    ``duplicates``: the book was already counted for that request; ``not_shown``: the
+    request did not show that book; ``unknown``: no such request id, or its record
+    expired (older than the attribution window); ``unsampled``: the request was not
+    sampled (``GBREC_ONLINE_SAMPLE_RATE``), so it is neither counted nor unknown.
+    """
+
+    attributed: int = 0
+    duplicates: int = 0
+    not_shown: int = 0
+    unknown: int = 0
+    unsampled: int = 0
+
+    def __add__(self, other: Attribution) -> Attribution:
+        return Attribution(
+            *(getattr(self, f.name) + getattr(other, f.name) for f in fields(Attribution))
+        )
+
+
+def valid_id(text: str) -> bool:
+    """Ids travel in '|'- and newline-separated batches; anything else is refused."""
+    return 0 < len(text) <= MAX_REQUEST_ID and not any(c in text for c in "|\n,")
+
+
+def served_line(row: Served) -> str | None:
+    request_id, version, books, at = row
+    if not (valid_id(request_id) and valid_id(version)):
+        return None
+    return f"{request_id}|{version}|{bucket_of(at)}|{len(books)}|{','.join(map(str, books))}"
+
+
+class OnlineStore:
+    """The online keys of one registered model (see :mod:`gbrec_core.monitoring.keys`).
+
+    ``ttl_seconds`` is the attribution window (how long a served record accepts
+    feedback); ``retention_seconds`` how long hourly counts are kept after their hour.
+    """
+
+    def __init__(
+        self, redis: Any, model_name: str, *, ttl_seconds: float, retention_seconds: int
+    ) -> None:
+        self.redis = redis
+        self.model_name = model_name
+        self.ttl_ms = max(int(ttl_seconds * 1000), 1)
+        self.retention = int(retention_seconds)
+        self._prefix = model_prefix(model_name)
+        self._record = redis.register_script(lua.RECORD)
+        self._attribute = redis.register_script(lua.ATTRIBUTE)
+
+    def _args(self) -> list[Any]:
+        return [self._prefix, BUCKET_SECONDS, self.retention]
+
+    def write_served(self, rows: Sequence[Served]) -> tuple[int, int, int]:
+        """Record responses; returns (new, duplicates, invalid) counts."""
+        lines = [served_line(r) for r in rows]
+        valid = [line for line in lines if line is not None]
+        new = duplicates = 0
+        for start in range(0, len(valid), MAX_BATCH):
+            payload = "\n".join(valid[start : start + MAX_BATCH])
+            done = self._record(
+                keys=[self._prefix + "served"], args=[*self._args(), self.ttl_ms, payload]
+            )
+            new, duplicates = new + int(done[0]), duplicates + int(done[1])
+        return new, duplicates, len(lines) - len(valid)
+
+    def attribute(self, feedback: Sequence[Feedback]) -> tuple[Attribution, list[Feedback]]:
+        """Attribute positive feedback to the responses that showed the book.
+
+        Returns the outcome and the feedback whose request was unknown (already counted
+        in ``unknown``), which the caller may retry once after flushing its own buffer.
+        """
+        valid = [(r, int(b)) for r, b in feedback if valid_id(r) and int(b) >= 0]
+        total = Attribution(unknown=len(feedback) - len(valid))
+        missing: list[Feedback] = []
+        for start in range(0, len(valid), MAX_BATCH):
+            payload = "\n".join(f"{r}|{b}" for r, b in valid[start : start + MAX_BATCH])
+            done = self._attribute(keys=[self._prefix + "served"], args=[*self._args(), payload])
+            lost = [(r, int(b)) for r, b in (line.rsplit("|", 1) for line in done[3])]
+            missing += lost
+            total = total + Attribution(int(done[0]), int(done[1]), int(done[2]), len(lost))
+        return total, missing
