@@ -230,7 +230,7 @@ def main() -> None:
                 for name, (target, target_env) in targets.items():
                     proc, port = launch(target, target_env, n, Path(tmp) / "server.log")
                     try:
-                        if target == GRAPHQL_TARGET or target == REST_TARGET:
+                        if target in (GRAPHQL_TARGET, REST_TARGET):
                             await_precomputed(port, target_env)
                         if not body.exists():
                             payload = {"query": QUERY, "variables": {"u": users[0]}}

@@ -43,7 +43,7 @@ CASES: dict[str, tuple[str, dict[str, Any] | None]] = {
     "null for a non-null variable": (RECOMMEND, {"u": None}),
     "int overflow": (RECOMMEND, {"u": 2**40}),
     "unknown experiment": (
-        "{ recommendations(userId: 7, experimentId: \"nope\") { experimentId } }",
+        '{ recommendations(userId: 7, experimentId: "nope") { experimentId } }',
         None,
     ),
     "attributes object": (
