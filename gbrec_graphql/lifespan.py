@@ -20,6 +20,7 @@ from gbrec_core.store import connect, connect_async
 from gbrec_graphql.audit.store import AuditLog
 from gbrec_graphql.auth import KeyVerifier
 from gbrec_graphql.books.catalog import BookCatalog
+from gbrec_graphql.books.types import BookViews
 from gbrec_graphql.experiments.history import run_sweeper
 from gbrec_graphql.index.manager import IndexManager
 from gbrec_graphql.metrics import CoreCollector, Metrics, OnlineCollector
@@ -75,6 +76,7 @@ def build_services(settings: Settings) -> Services:
         server=server,
         experiments=experiments,
         catalog=catalog,
+        books=BookViews(catalog),
         indexes=indexes,
         metrics=metrics,
         keys=KeyVerifier(aredis),

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from gbrec_core.experiments import ExperimentService
     from gbrec_core.monitoring import OnlineMonitor
     from gbrec_core.registry import ModelRegistry
+    from gbrec_graphql.books.types import BookViews
 
 
 @dataclass
@@ -34,6 +35,7 @@ class Services:
     server: ModelServer
     experiments: ExperimentService
     catalog: BookCatalog
+    books: BookViews
     indexes: IndexManager
     metrics: Metrics
     keys: KeyVerifier

@@ -51,7 +51,7 @@ async def serve_recommendations(
         await routing.record_exposure(services, chosen, user_id, request_id, rec.book_ids)
     # The list arrives whole and the catalogue is in memory: a DataLoader would
     # only add a scheduled batch (an event-loop turn and a future per book).
-    records = services.catalog.get_many(rec.book_ids)
+    books = services.books.many(rec.book_ids)
     services.metrics.served(rec.version, chosen.variant if chosen else "", rec.fallback)
     services.monitor.served(request_id, rec.version, rec.book_ids)
     return Recommendations(
@@ -61,7 +61,7 @@ async def serve_recommendations(
         variant=chosen.variant if chosen else None,
         experiment_id=chosen.experiment_id if chosen else None,
         fallback=rec.fallback,
-        items=scored_books(rec.book_ids, rec.scores, records),
+        items=scored_books(books, rec.scores),
     )
 
 
@@ -90,5 +90,5 @@ class RecommendationQueries:
         pairs = await asyncio.to_thread(ctx.services.server.similar, book_id, limit)
         ctx.services.metrics.similar_latency.observe(time.perf_counter() - started)
         book_ids = [int(b) for b, _ in pairs]
-        records = ctx.services.catalog.get_many(book_ids)
-        return scored_books(book_ids, [float(s) for _, s in pairs], records)
+        books = ctx.services.books.many(book_ids)
+        return scored_books(books, [float(s) for _, s in pairs])

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import strawberry
 
-from gbrec_graphql.books.catalog import BookRecord, placeholder
-from gbrec_graphql.books.types import Book, BookViews, ScoredBook
+from gbrec_graphql.books.types import Book, ScoredBook
 
 
 @strawberry.type(description="A ranked list for one user and how it was produced.")
@@ -19,20 +18,8 @@ class Recommendations:
     items: list[ScoredBook]
 
 
-_BOOKS = BookViews()
-
-
-def scored_books(
-    book_ids: list[int], scores: list[float], records: list[BookRecord | None]
-) -> list[ScoredBook]:
-    view = _BOOKS.get
+def scored_books(books: list[Book], scores: list[float]) -> list[ScoredBook]:
     return [
-        ScoredBook(
-            rank=rank,
-            score=float(score),
-            book=view(record) if record is not None else Book.from_domain(placeholder(book_id)),
-        )
-        for rank, (book_id, score, record) in enumerate(
-            zip(book_ids, scores, records, strict=True), start=1
-        )
+        ScoredBook(rank=rank, score=float(score), book=book)
+        for rank, (book, score) in enumerate(zip(books, scores, strict=True), start=1)
     ]
