@@ -72,8 +72,8 @@ class GbrecGraphQL(GraphQL[Context, None]):
         compiled = self.compiled.get(query, name)
         if compiled is None:
             return False
-        sub_response = await self.get_sub_response(request)
-        context = await self.get_context(request, sub_response)
+        context = _context(request)
+        sub_response = context.response
         result = await self.compiled.execute(compiled, context, variables)
         if result is None:
             return False
@@ -139,6 +139,36 @@ async def _send_json(send: Send, body: bytes, sub_response: Response) -> None:
     await send({"type": "http.response.body", "body": body})
     if sub_response.background is not None:
         await sub_response.background()
+
+
+def _sub_response() -> Response:
+    """What Strawberry's ``get_sub_response`` builds (a Response without status or
+    headers for resolvers to fill), without running Starlette's header set-up."""
+    response = Response.__new__(Response)
+    response.status_code = None  # type: ignore[assignment]
+    response.raw_headers = []
+    response.background = None
+    response.body = b""
+    return response
+
+
+_CONTEXT_HEADERS = frozenset({b"x-api-key", b"authorization", b"x-experiment-id"})
+
+
+def _context(request: Request) -> Context:
+    """:meth:`GbrecGraphQL.get_context` reading the three headers it needs in one pass
+    over the raw ASGI headers (first occurrence wins, as ``Headers.get`` does)."""
+    found: dict[str, str] = {}
+    for name, value in request.scope["headers"]:
+        if name in _CONTEXT_HEADERS:
+            found.setdefault(name.decode("latin-1"), value.decode("latin-1"))
+    return Context(
+        services=request.scope["app"].state.services,
+        request=request,
+        response=_sub_response(),
+        experiment_header=found.get("x-experiment-id"),
+        api_key=key_from_headers(found),
+    )
 
 
 def _json_content(scope: Scope) -> bool:

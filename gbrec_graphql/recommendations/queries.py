@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-import uuid
 
 import strawberry
 from strawberry.scalars import JSON
@@ -15,6 +14,7 @@ from gbrec_graphql.context import Context, Info
 from gbrec_graphql.fields import field
 from gbrec_graphql.recommendations import routing
 from gbrec_graphql.recommendations.types import Recommendations, scored_books
+from gbrec_graphql.request_ids import new_request_id
 
 MAX_LIMIT = 100
 
@@ -46,7 +46,7 @@ async def serve_recommendations(
             chosen = None  # the champion answers: served traffic, not experiment data
     if rec is None:
         rec = await services.server.arecommend(user_id, k=limit)
-    request_id = uuid.uuid4().hex
+    request_id = new_request_id()
     if chosen is not None:
         await routing.record_exposure(services, chosen, user_id, request_id, rec.book_ids)
     # The list arrives whole and the catalogue is in memory: a DataLoader would

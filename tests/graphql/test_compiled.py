@@ -140,3 +140,21 @@ def test_read_keys_are_enforced_on_the_compiled_path(api: Api) -> None:
         assert refused["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
         allowed = guarded.gql(RECOMMEND, {"u": 7}, key="read")
         assert allowed["data"]["recommendations"]["userId"] == 7
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"X-Experiment-ID": "no-such-experiment"},
+        {"x-experiment-id": "a", "X-Experiment-ID": "b"},
+        {"Authorization": "Bearer not-a-key"},
+        {"X-API-Key": "  wrong  "},
+    ],
+)
+def test_headers_are_read_like_the_standard_path(
+    api: Api, standard: Api, headers: dict[str, str]
+) -> None:
+    body = {"query": RECOMMEND, "variables": {"u": 7}}
+    compiled = api.client.post("/graphql", json=body, headers=headers)
+    reference = standard.client.post("/graphql", json=body, headers=headers)
+    assert _without_request_ids(compiled.json()) == _without_request_ids(reference.json())
