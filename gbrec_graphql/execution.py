@@ -158,6 +158,12 @@ class PlanBuilder:
         self._collect_subfields = collect_subfields
         # id(fields) -> (fields, plan or None); the dict is held so its id stays unique.
         self._plans: dict[int, tuple[Fields, Plan | None]] = {}
+        # id(plan) -> the object type it completes (plans are held by _plans).
+        self._types: dict[int, GraphQLObjectType] = {}
+
+    def type_of(self, plan: Plan) -> GraphQLObjectType | None:
+        """The object type a plan built here completes."""
+        return self._types.get(id(plan))
 
     def plan(self, parent_type: GraphQLObjectType, fields: Fields) -> Plan | None:
         """The plan of ``fields`` on ``parent_type``, None when one of them needs the
@@ -167,6 +173,8 @@ class PlanBuilder:
             return cached[1]
         plan = self._build(parent_type, fields)
         self._plans[id(fields)] = (fields, plan)
+        if plan is not None:
+            self._types[id(plan)] = parent_type
         return plan
 
     def step(

@@ -8,6 +8,11 @@ the source of one function (nested loops over lists, the scalar checks inlined a
 exactly what ``run_plan`` does, raising :class:`GiveUpError` (or the scalar's own
 error) where ``run_plan`` would, so the caller's fallback is unchanged.
 
+Objects the resolvers share across requests and never change (``shared``: the
+catalogue's Book views) are serialised once per selection and object: their dict is
+kept (keyed by identity, the object held so its id stays unique, the memo bounded)
+and reused by later responses, which orjson only reads.
+
 Only response keys (GraphQL names, written with ``repr``) and generated variable names
 appear in the source; resolvers and scalar payloads are passed in as constants.
 """
@@ -34,6 +39,7 @@ from gbrec_graphql.execution import (
 )
 
 Serializer = Callable[[Any], dict[str, Any]]
+MEMO_MAX = 50_000
 
 # The fast-path acceptance test of each built-in scalar, inlined (same as execution's).
 _INLINE_CHECKS: dict[Callable[[Any], bool], str] = {
@@ -45,10 +51,20 @@ _INLINE_CHECKS: dict[Callable[[Any], bool], str] = {
 }
 
 
+class _Memo(dict[int, tuple[Any, Any]]):
+    """Serialised shared objects of one selection: id(object) -> (object, dict)."""
+
+    def put(self, source: Any, done: Any) -> None:
+        if len(self) >= MEMO_MAX:
+            self.clear()
+        self[id(source)] = (source, done)
+
+
 class _Writer:
-    def __init__(self) -> None:
+    def __init__(self, shared: Callable[[Plan], bool]) -> None:
         self.lines: list[str] = []
         self.constants: dict[str, Any] = {"GiveUp": GiveUpError}
+        self.shared = shared
         self._names = 0
 
     def name(self, prefix: str) -> str:
@@ -78,8 +94,7 @@ class _Writer:
             if kind == LEAF:
                 self.leaf(payload, value, indent + 1)
             elif kind == OBJECT:
-                built = self.object(payload, value, indent + 1)
-                self.emit(indent + 1, f"{value} = {built}")
+                self.sub_object(payload, value, indent + 1)
             else:
                 self.list(kind, payload, value, indent + 1)
             entries.append(f"{key!r}: {value}")
@@ -112,14 +127,32 @@ class _Writer:
             self.emit(indent + 1, f"{done}.append({item})")
         else:
             assert kind == OBJECT_LIST
-            built = self.object(inner, item, indent + 1)
-            self.emit(indent + 1, f"{done}.append({built})")
+            self.sub_object(inner, item, indent + 1)
+            self.emit(indent + 1, f"{done}.append({item})")
         self.emit(indent, f"{value} = {done}")
 
+    def sub_object(self, plan: Plan, value: str, indent: int) -> None:
+        """Replace ``value`` by its serialised dict (memoised for shared objects)."""
+        if not self.shared(plan):
+            built = self.object(plan, value, indent)
+            self.emit(indent, f"{value} = {built}")
+            return
+        memo = self.constant(_Memo())
+        hit = self.name("m")
+        self.emit(indent, f"{hit} = {memo}.get(id({value}))")
+        self.emit(indent, f"if {hit} is not None and {hit}[0] is {value}:")
+        self.emit(indent + 1, f"{value} = {hit}[1]")
+        self.emit(indent, "else:")
+        built = self.object(plan, value, indent + 1)
+        self.emit(indent + 1, f"{memo}.put({value}, {built})")
+        self.emit(indent + 1, f"{value} = {built}")
 
-def compile_plan(plan: Plan) -> Serializer:
-    """A function computing ``run_plan(plan, source)`` (same results, same give-ups)."""
-    writer = _Writer()
+
+def compile_plan(plan: Plan, shared: Callable[[Plan], bool] = lambda _: False) -> Serializer:
+    """A function computing ``run_plan(plan, source)`` (same results, same give-ups);
+    ``shared(sub_plan)`` says whether the objects a sub-plan completes are shared,
+    immutable values whose serialised form may be reused."""
+    writer = _Writer(shared)
     result = writer.object(plan, "source", 1)
     source = "\n".join(["def serialize(source):", *writer.lines, f"    return {result}", ""])
     namespace = dict(writer.constants)

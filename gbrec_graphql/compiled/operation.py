@@ -27,7 +27,7 @@ from strawberry.schema.name_converter import NameConverter
 
 from gbrec_graphql.compiled.codegen import Serializer, compile_plan
 from gbrec_graphql.compiled.inputs import ArgumentPlan, VariablePlan
-from gbrec_graphql.compiled.roots import ROOT_FUNCTIONS, RootFunction
+from gbrec_graphql.compiled.roots import ROOT_FUNCTIONS, SHARED_TYPES, RootFunction
 from gbrec_graphql.execution import Fields, Plan, PlanBuilder, typename_step
 
 
@@ -106,7 +106,12 @@ def compile_operation(
         plan = None if plan is None or step is None else [*plan, step]
     if not roots:
         return None
-    serialize = None if plan is None else compile_plan(plan)
+
+    def shared(sub_plan: Plan) -> bool:
+        type_ = builder.type_of(sub_plan)
+        return type_ is not None and type_.name in SHARED_TYPES
+
+    serialize = None if plan is None else compile_plan(plan, shared)
     variables = VariablePlan.build(schema, operation.variable_definitions)
     return CompiledOperation(document, operation, variables, tuple(roots), serialize)
 
