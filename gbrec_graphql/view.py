@@ -42,7 +42,8 @@ class GbrecGraphQL(GraphQL[Context, None]):
         if self.compiled is not None and scope["type"] == "http" and scope["method"] == "POST":
             request = Request(scope, receive)
             if _json_content(scope):
-                body = await request.body()
+                body = await _read_body(scope, receive)
+                request._body = body  # Request.body()'s own cache, for later readers
                 answered = await self._compiled_response(request, body, send)
                 if answered:
                     return
@@ -169,6 +170,26 @@ def _context(request: Request) -> Context:
         experiment_header=found.get("x-experiment-id"),
         api_key=key_from_headers(found),
     )
+
+
+async def _read_body(scope: Scope, receive: Receive) -> bytes:
+    """``await Request(scope, receive).body()``, shortcut for the common body in one
+    message (an async generator per request saved); anything else goes through
+    Starlette's reader, this first message included."""
+    message = await receive()
+    if message["type"] == "http.request" and not message.get("more_body", False):
+        body: bytes = message.get("body", b"")
+        return body
+    first: Message | None = message
+
+    async def resume() -> Message:
+        nonlocal first
+        if first is not None:
+            taken, first = first, None
+            return taken
+        return await receive()
+
+    return await Request(scope, resume).body()
 
 
 def _json_content(scope: Scope) -> bool:

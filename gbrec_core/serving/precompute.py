@@ -59,12 +59,12 @@ class TopNTable:
         row = self.users.position(user_id)
         if row < 0:
             return None
-        ids = self.ids[row, :k]
-        scores = self.scores[row, :k]
-        if ids[-1] < 0:  # fewer unread books than k
-            keep = ids >= 0
-            ids, scores = ids[keep], scores[keep]
-        return ids.tolist(), scores.tolist()
+        ids: list[int] = self.ids[row, :k].tolist()
+        scores: list[float] = self.scores[row, :k].tolist()
+        if ids and ids[-1] < 0:  # fewer unread books than k: drop the -1 padding
+            keep = [i for i, book in enumerate(ids) if book >= 0]
+            ids, scores = [ids[i] for i in keep], [scores[i] for i in keep]
+        return ids, scores
 
 
 def build_table(version: str, model: Recommender, depth: int) -> TopNTable:

@@ -56,3 +56,19 @@ def test_the_lane_honours_root_path_and_the_body_limit(api: Api) -> None:
             "/api/graphql", content=huge, headers={"content-type": "application/json"}
         )
         assert refused.status_code == 413
+
+
+def test_a_body_sent_in_chunks_is_read_whole(api: Api) -> None:
+    import json
+
+    payload = json.dumps({"query": RECOMMEND, "variables": {"u": 7}}).encode()
+
+    def chunks() -> Iterator[bytes]:
+        for start in range(0, len(payload), 17):
+            yield payload[start : start + 17]
+
+    answer = api.client.post(
+        "/graphql", content=chunks(), headers={"content-type": "application/json"}
+    )
+    assert answer.status_code == 200
+    assert answer.json()["data"]["recommendations"]["userId"] == 7
