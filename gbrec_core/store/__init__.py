@@ -19,7 +19,10 @@ Where the server is:
   has died. :func:`stop_server` shuts it down cleanly (tests, ``gbrec`` teardown).
   A socket path longer than 100 bytes is replaced by ``$TMPDIR/gbrec-redis-<hash>.sock``.
 
-Key prefixes in use (keep them disjoint): ``gbrec:exp:`` (experiments).
+Key prefixes in use (keep them disjoint): ``gbrec:exp:`` (experiments),
+``gbrec:online:`` (online metrics: served responses and per-version counts),
+``gbrec:apikeys`` (API key hashes), ``gbrec:audit`` (audit stream) and
+``gbrec:ratelimit:`` (token buckets).
 Errors: connection problems at connect time raise
 :class:`gbrec_core.errors.UnavailableError`; later failures surface as
 ``redis.ConnectionError``/``redis.TimeoutError`` from redis-py.
