@@ -34,11 +34,11 @@ import numpy as np
 from api_client import (
     QUERY,
     Result,
+    balanced,
     httpx_load,
     lean_load,
     requests_for,
     spread,
-    staggered,
 )
 
 GRAPHQL_TARGET = "gbrec_graphql.app:create_app"
@@ -90,7 +90,7 @@ def rest_app() -> object:
         return Response(json_.dumps(body), media_type="application/json")
 
     app = create_app()
-    app.router.routes.insert(0, Route("/graphql", endpoint, methods=["POST"]))
+    app.graphql_view = Route("/graphql", endpoint, methods=["POST"])  # the POST lane
     return app
 
 
@@ -164,12 +164,14 @@ def await_precomputed(port: int, env: dict[str, str], timeout: float = 120.0) ->
         time.sleep(0.02 if ready else 0.2)
 
 
-def measure(port: int, users: list[int], args: argparse.Namespace) -> tuple[Result, str]:
+def measure(
+    port: int, users: list[int], args: argparse.Namespace, workers: int = 1
+) -> tuple[Result, str]:
     async def run() -> tuple[Result, str]:
         if args.client == "httpx":
             return await httpx_load(port, users, args.total, args.seconds, args.clients), "?"
         built = requests_for(users, port)
-        conns = await staggered(port, built, args.clients)
+        conns = await balanced(port, built, args.clients, workers)
         try:
             await lean_load(conns, built, 300, 10)  # warm-up
             where = spread(port)
@@ -238,7 +240,7 @@ def main() -> None:
                             body.write_bytes(httpx.post(url, json=payload).content)
                         loads.append(os.getloadavg()[0])
                         try:
-                            result, where = measure(port, users, args)
+                            result, where = measure(port, users, args, n)
                         except OSError as e:
                             log = (Path(tmp) / "server.log").read_text(errors="replace")
                             raise SystemExit(f"{name}, {n} workers: {e!r}\n{log[-3000:]}") from e

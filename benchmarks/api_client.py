@@ -126,6 +126,47 @@ async def staggered(port: int, built: list[bytes], clients: int) -> list[Conn]:
     return conns
 
 
+async def balanced(port: int, built: list[bytes], clients: int, workers: int) -> list[Conn]:
+    """Connections spread evenly over the server's worker processes, as a load balancer
+    in front of them would spread them.
+
+    Each new connection first completes one request (so a worker has accepted it), then
+    ``ss`` tells which process owns it; a connection that landed on a worker already
+    holding its share is closed and opened again (up to 50 tries). Applied to every
+    server alike, it removes the kernel's uneven accept split from the comparison.
+    """
+    if workers <= 1:
+        return await staggered(port, built, clients)
+    share = -(-clients // workers)
+    owners: Counter[str] = Counter()
+    conns: list[Conn] = []
+    for _ in range(clients):
+        for _attempt in range(50):
+            conn = await asyncio.open_connection("127.0.0.1", port)
+            await lean_load([conn], built, 1, 10)
+            owner = _owner(port, conn[1].get_extra_info("sockname")[1])
+            if owner is not None and owners[owner] < share:
+                owners[owner] += 1
+                conns.append(conn)
+                break
+            conn[1].close()
+        else:  # keep an unbalanced connection rather than run with fewer clients
+            conns.append(await asyncio.open_connection("127.0.0.1", port))
+    return conns
+
+
+def _owner(port: int, client_port: int) -> str | None:
+    """The pid of the server process holding our connection from ``client_port``."""
+    out = subprocess.run(
+        ["ss", "-tnpH", "state", "established", f"( sport = :{port} and dport = :{client_port} )"],
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout
+    found = re.search(r"pid=(\d+)", out)
+    return found.group(1) if found else None
+
+
 def spread(port: int) -> str:
     """Established connections per server pid (how the kernel split the clients)."""
     out = subprocess.run(

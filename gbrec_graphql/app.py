@@ -38,7 +38,8 @@ class GbrecApp(Starlette):
 
     def __init__(self, *, graphql: ASGIApp, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self._graphql_view = graphql
+        #: The ASGI app answering ``POST /graphql`` (set before the first request).
+        self.graphql_view = graphql
         self._graphql_stack: ASGIApp | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -62,7 +63,7 @@ class GbrecApp(Starlette):
                 Middleware(RequestBodyLimitMiddleware, max_body_size=self.max_body_size)
             )
         middleware += self.user_middleware
-        app = self._graphql_view
+        app = self.graphql_view
         for cls, args, kwargs in reversed(middleware):
             app = cls(app, *args, **kwargs)
         return app
@@ -82,7 +83,7 @@ def _route_path(scope: Scope) -> str:
 
 def create_app(
     settings: Settings | None = None, *, extra_routes: list[BaseRoute] | None = None
-) -> Starlette:
+) -> GbrecApp:
     """The API app for ``settings`` (read from ``GBREC_*`` when omitted).
 
     ``extra_routes`` lets other packages (e.g. the A/B dashboard) mount pages that use
