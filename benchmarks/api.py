@@ -10,6 +10,10 @@ The default client is lean: raw HTTP/1.1 over asyncio streams on uvloop, writing
 pre-built requests and reading ``Content-Length`` bodies (~20 µs of client CPU per
 request), so on 2 cores the numbers reflect the server rather than the load generator.
 ``--client httpx`` uses httpx (several hundred µs per request) for comparison.
+With several workers the connections are balanced over them (each checked with
+``ss``), as a load balancer in front of the workers would; the last column shows the
+split. ``--rest`` adds the same answer from a plain JSON route over the same services,
+``--ablation`` GraphQL with compiled queries off and with precomputed lists off.
 
     .venv/bin/python benchmarks/api.py                    # 4,000 requests, workers 1 and 2
     .venv/bin/python benchmarks/api.py --quick            # 600 requests, 1 repeat
