@@ -82,14 +82,14 @@ def test_shard_partitions_follow_settings(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_dagster_definitions_validate(tmp_path: Path) -> None:
+@pytest.mark.parametrize("with_dagster_home", [True, False])
+def test_dagster_definitions_validate(tmp_path: Path, with_dagster_home: bool) -> None:
+    """As a user runs it from a clone: with DAGSTER_HOME set, and without (then Dagster
+    reads the repository's dagster.yaml for a temporary instance)."""
     dagster = Path(sys.executable).with_name("dagster")
-    env = {
-        "PATH": str(dagster.parent),
-        "HOME": str(tmp_path),
-        "GBREC_HOME": str(tmp_path),
-        "DAGSTER_HOME": str(tmp_path),
-    }
+    env = {"PATH": str(dagster.parent), "HOME": str(tmp_path), "GBREC_HOME": str(tmp_path)}
+    if with_dagster_home:
+        env["DAGSTER_HOME"] = str(tmp_path)
     out = subprocess.run(
         [str(dagster), "definitions", "validate", "-w", str(REPO / "workspace.yaml")],
         cwd=REPO,
