@@ -50,6 +50,8 @@ class GbrecApp(Starlette):
         ):
             scope["app"] = self
             if self._graphql_stack is None:
+                if self.middleware_stack is None:  # started: add_middleware now refuses
+                    self.middleware_stack = self.build_middleware_stack()
                 self._graphql_stack = self._build_graphql_stack()
             await self._graphql_stack(scope, receive, send)
             return

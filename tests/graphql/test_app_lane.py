@@ -72,3 +72,11 @@ def test_a_body_sent_in_chunks_is_read_whole(api: Api) -> None:
     )
     assert answer.status_code == 200
     assert answer.json()["data"]["recommendations"]["userId"] == 7
+
+
+def test_middleware_cannot_be_added_once_the_lane_served(api: Api) -> None:
+    app = create_app(api.settings)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        client.post("/graphql", json={"query": RECOMMEND, "variables": {"u": 7}})
+        with pytest.raises(RuntimeError):
+            app.add_middleware(StampMiddleware)
