@@ -149,7 +149,8 @@ def launch(
         )
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline and proc.poll() is None:
-        if log.read_text(errors="replace").count("Application startup complete") >= workers:
+        started = log.read_text(errors="replace").count("Application startup complete")
+        if started >= workers and _accepts(port):
             return proc, port
         time.sleep(0.2)
     proc.kill()
@@ -166,6 +167,15 @@ def await_precomputed(port: int, env: dict[str, str], timeout: float = 120.0) ->
         ready = httpx.get(f"http://127.0.0.1:{port}/readyz").json().get("precomputed")
         streak = streak + 1 if ready else 0
         time.sleep(0.02 if ready else 0.2)
+
+
+def _accepts(port: int) -> bool:
+    """The server answers TCP connects (its log line can come first)."""
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+    except OSError:
+        return False
+    return True
 
 
 def measure(
