@@ -14,7 +14,8 @@ from gbrec_core.models import make_recommender
 from gbrec_core.registry import ModelRegistry
 from gbrec_core.settings import Settings
 
-from .serving_fixtures import Fleet, skewed_ratings
+from ..skewed_ratings import skewed_ratings
+from .serving_fixtures import Fleet
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,8 @@ from gbrec_core.models import make_recommender
 from gbrec_core.models.base import Recommender
 from gbrec_core.serving.precompute import Precomputer, TopNTable, build_table
 
-from .serving_fixtures import Fleet, skewed_ratings
+from ..skewed_ratings import skewed_ratings
+from .serving_fixtures import Fleet
 
 SetChampion = Callable[[str], None]
 

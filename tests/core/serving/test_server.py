@@ -20,7 +20,8 @@ from gbrec_core.errors import ModelLoadError, NotFoundError, UnavailableError
 from gbrec_core.registry import ModelRegistry
 from gbrec_core.serving import FALLBACK_VERSION, ModelServer, Recommendation
 
-from .serving_fixtures import Fleet, skewed_ratings
+from ..skewed_ratings import skewed_ratings
+from .serving_fixtures import Fleet
 
 SetChampion = Callable[[str], None]
 
