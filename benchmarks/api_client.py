@@ -157,23 +157,22 @@ async def balanced(port: int, built: list[bytes], clients: int, workers: int) ->
 
 def _owner(port: int, client_port: int) -> str | None:
     """The pid of the server process holding our connection from ``client_port``."""
+    pids = _server_pids(f"( sport = :{port} and dport = :{client_port} )")
+    return pids[0] if pids else None
+
+
+def _server_pids(selection: str) -> list[str]:
+    """Owning pid of each established connection ``ss`` selects."""
     out = subprocess.run(
-        ["ss", "-tnpH", "state", "established", f"( sport = :{port} and dport = :{client_port} )"],
+        ["ss", "-tnpH", "state", "established", selection],
         capture_output=True,
         text=True,
         check=False,
     ).stdout
-    found = re.search(r"pid=(\d+)", out)
-    return found.group(1) if found else None
+    return re.findall(r"pid=(\d+)", out)
 
 
 def spread(port: int) -> str:
     """Established connections per server pid (how the kernel split the clients)."""
-    out = subprocess.run(
-        ["ss", "-tnpH", "state", "established", f"( sport = :{port} )"],
-        capture_output=True,
-        text=True,
-        check=False,
-    ).stdout
-    pids = Counter(re.findall(r"pid=(\d+)", out))
+    pids = Counter(_server_pids(f"( sport = :{port} )"))
     return "/".join(str(n) for n in sorted(pids.values(), reverse=True)) or "?"

@@ -20,7 +20,6 @@ from gbrec_graphql import security
 from gbrec_graphql.auth import key_from_headers
 from gbrec_graphql.context import Context
 from gbrec_graphql.security import ensure_coded
-from gbrec_graphql.services import Services
 
 if TYPE_CHECKING:
     from gbrec_graphql.schema import GbrecSchema
@@ -39,15 +38,18 @@ class GbrecGraphQL(GraphQL[Context, None]):
         self.compiled = schema.compiled
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if self.compiled is not None and scope["type"] == "http" and scope["method"] == "POST":
+        if (
+            self.compiled is not None
+            and scope["type"] == "http"
+            and scope["method"] == "POST"
+            and _json_content(scope)
+        ):
             request = Request(scope, receive)
-            if _json_content(scope):
-                body = await _read_body(scope, receive)
-                request._body = body  # Request.body()'s own cache, for later readers
-                answered = await self._compiled_response(request, body, send)
-                if answered:
-                    return
-                receive = _replay(body)
+            body = await _read_body(scope, receive)
+            request._body = body  # Request.body()'s own cache, for later readers
+            if await self._compiled_response(request, body, send):
+                return
+            receive = _replay(body)
         await super().__call__(scope, receive, send)
 
     async def _compiled_response(self, request: Request, body: bytes, send: Send) -> bool:
@@ -73,8 +75,8 @@ class GbrecGraphQL(GraphQL[Context, None]):
         compiled = self.compiled.get(query, name)
         if compiled is None:
             return False
-        context = _context(request)
-        sub_response = context.response
+        sub_response = _sub_response()
+        context = _context(request, sub_response)
         result = await self.compiled.execute(compiled, context, variables)
         if result is None:
             return False
@@ -105,18 +107,14 @@ class GbrecGraphQL(GraphQL[Context, None]):
             # the client's mistake: 400, never a 500.
             raise HTTPException(400, "The request body must be a GraphQL request object") from e
 
+    async def get_sub_response(self, request: Request | WebSocket) -> Response:
+        return _sub_response()
+
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
     ) -> Context:
-        services: Services = request.app.state.services
         assert isinstance(request, Request) and isinstance(response, Response)
-        return Context(
-            services=services,
-            request=request,
-            response=response,
-            experiment_header=request.headers.get("x-experiment-id"),
-            api_key=key_from_headers(request.headers),
-        )
+        return _context(request, response)
 
     async def process_result(
         self, request: Request, result: ExecutionResult
@@ -156,9 +154,10 @@ def _sub_response() -> Response:
 _CONTEXT_HEADERS = frozenset({b"x-api-key", b"authorization", b"x-experiment-id"})
 
 
-def _context(request: Request) -> Context:
-    """:meth:`GbrecGraphQL.get_context` reading the three headers it needs in one pass
-    over the raw ASGI headers (first occurrence wins, as ``Headers.get`` does)."""
+def _context(request: Request, response: Response) -> Context:
+    """The request's Context: services from the app state (set by the lifespan) and the
+    three headers it needs, read in one pass over the raw ASGI headers (first occurrence
+    wins, as ``Headers.get`` does)."""
     found: dict[str, str] = {}
     for name, value in request.scope["headers"]:
         if name in _CONTEXT_HEADERS:
@@ -166,7 +165,7 @@ def _context(request: Request) -> Context:
     return Context(
         services=request.scope["app"].state.services,
         request=request,
-        response=_sub_response(),
+        response=response,
         experiment_header=found.get("x-experiment-id"),
         api_key=key_from_headers(found),
     )
