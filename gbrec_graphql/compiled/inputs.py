@@ -28,12 +28,15 @@ from graphql import (
 )
 from graphql.pyutils import Undefined
 
+from gbrec_graphql.execution import is_bool, is_int, is_str
+
 Coerce = Callable[[Any], Any]
-_INT_MIN, _INT_MAX = -(2**31), 2**31 - 1
 
 
-def _int(value: Any) -> Any:
-    return value if type(value) is int and _INT_MIN <= value <= _INT_MAX else Undefined
+def _unchanged_if(check: Callable[[Any], bool]) -> Coerce:
+    """The value when ``check`` accepts it (the scalar's output check from
+    gbrec_graphql.execution: the same values parse unchanged), else Undefined."""
+    return lambda value: value if check(value) else Undefined
 
 
 def _float(value: Any) -> Any:
@@ -42,22 +45,14 @@ def _float(value: Any) -> Any:
     return Undefined
 
 
-def _str(value: Any) -> Any:
-    return value if type(value) is str else Undefined
-
-
-def _bool(value: Any) -> Any:
-    return value if type(value) is bool else Undefined
-
-
 # What graphql-core's parse_value of each built-in scalar returns for the inputs it
 # accepts without question; Undefined means "let graphql-core decide".
 _SCALARS: dict[str, Coerce] = {
-    "Int": _int,
+    "Int": _unchanged_if(is_int),
     "Float": _float,
-    "String": _str,
-    "Boolean": _bool,
-    "ID": _str,
+    "String": _unchanged_if(is_str),
+    "Boolean": _unchanged_if(is_bool),
+    "ID": _unchanged_if(is_str),
 }
 
 
