@@ -253,8 +253,7 @@ class ModelServer:
             except _LOAD_ERRORS as e:
                 self._record_failure(version, e)
                 raise
-            self.cache.put(loaded, pinned=self._pinned())
-            self.precomputed.retain(self.cache.versions())
+            self._cache(loaded, pinned=self._pinned())
             self.precomputed.submit(loaded.version, loaded.bundle.model)
             return loaded
 
@@ -296,8 +295,7 @@ class ModelServer:
     def _install(self, loaded: LoadedVersion) -> None:
         previous = self._live_version()
         self._live = loaded  # the swap: one reference assignment
-        self.cache.put(loaded, pinned=frozenset({loaded.version}))
-        self.precomputed.retain(self.cache.versions())
+        self._cache(loaded, pinned=frozenset({loaded.version}))
         if previous != loaded.version:
             self._history.append((time.monotonic(), loaded.version))
             self._count("swaps")
@@ -309,6 +307,11 @@ class ModelServer:
                     listener(loaded.version)
                 except Exception:  # a listener must never undo a completed swap
                     log.exception("swap listener %r failed", listener)
+
+    def _cache(self, loaded: LoadedVersion, pinned: frozenset[str]) -> None:
+        """Keep ``loaded`` in memory; precomputed lists go with the versions evicted."""
+        self.cache.put(loaded, pinned=pinned)
+        self.precomputed.retain(self.cache.versions())
 
     def _resolve(self, version_or_alias: str) -> str:
         if version_or_alias.isdigit():
