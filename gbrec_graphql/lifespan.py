@@ -66,9 +66,10 @@ def build_services(settings: Settings) -> Services:
     indexes = IndexManager(settings, server)
     indexes.ensure()
     aredis = connect_async(settings)
-    experiments = ExperimentService(settings, connect(settings))
+    sync_redis = connect(settings)  # thread-safe pool shared by the blocking services
+    experiments = ExperimentService(settings, sync_redis)
     metrics = Metrics()
-    monitor = OnlineMonitor.from_settings(settings, connect(settings))
+    monitor = OnlineMonitor.from_settings(settings, sync_redis)
     services = Services(
         settings=settings,
         redis=aredis,
