@@ -83,7 +83,7 @@ def rest_app() -> object:
     async def endpoint(request: Request) -> Response:
         variables = json_.loads(await request.body())["variables"]
         services = request.app.state.services
-        rec = await services.server.arecommend(int(variables["u"]), k=10)
+        rec = await services.service.recommend(int(variables["u"]), 10)
         records = services.catalog.get_many(rec.book_ids)
         items = [
             {"score": score, "book": {"title": r.title, "authors": r.authors}}

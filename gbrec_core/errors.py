@@ -37,6 +37,20 @@ class UnavailableError(GbrecError):
     code = "UNAVAILABLE"
 
 
+class StoreDownError(UnavailableError):
+    """Redis cannot be reached (refused, lost, timed out): writes may be buffered."""
+
+
+class RateLimitedError(GbrecError):
+    """A key spent its budget for an operation; ``retry_after`` says when a token is back."""
+
+    code = "RATE_LIMITED"
+
+    def __init__(self, message: str, *, retry_after: float) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 class DataError(GbrecError):
     """Base class of data-layer errors."""
 

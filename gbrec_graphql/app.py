@@ -12,14 +12,13 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.middleware.body_limit import RequestBodyLimitMiddleware
-from starlette.middleware.errors import ServerErrorMiddleware
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gbrec_core.settings import Settings
 from gbrec_graphql import routes
 from gbrec_graphql.dashboard import dashboard_routes
+from gbrec_graphql.internals import RequestBodyLimitMiddleware, ServerErrorMiddleware
 from gbrec_graphql.lifespan import lifespan
 from gbrec_graphql.middleware import BodySizeLimit
 from gbrec_graphql.schema import build_schema

@@ -56,9 +56,9 @@ def create(
     ] = False,
 ) -> None:
     """Create an API key and print it once (only its SHA-256 is stored)."""
+    from gbrec_core.access import Scope, create_key
     from gbrec_core.errors import GbrecError
     from gbrec_core.store import connect
-    from gbrec_graphql.auth import Scope, create_key
 
     try:
         parsed = Scope.parse(scope)

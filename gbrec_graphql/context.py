@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import cached_property
 
 from starlette.requests import Request
 from starlette.responses import Response
 from strawberry.types import Info as StrawberryInfo
 
-from gbrec_graphql.auth import Principal, Scope, require
-from gbrec_graphql.books.loaders import Loaders, make_loaders
+from gbrec_core.access import Principal, Scope, require
 from gbrec_graphql.services import Services
 
 
@@ -23,11 +21,6 @@ class Context:
     # The raw key stays out of repr() so it cannot reach a log line by accident.
     api_key: str | None = field(default=None, repr=False)
     _principal: Principal | None = field(default=None, repr=False)
-
-    @cached_property
-    def loaders(self) -> Loaders:
-        """Per-request DataLoaders, built on first use (most requests never need them)."""
-        return make_loaders(self.services.catalog)
 
     async def principal(self) -> Principal:
         """The verified caller; raises UNAUTHENTICATED without a valid key."""

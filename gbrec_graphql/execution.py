@@ -20,10 +20,11 @@ the standard path, so the result is the same document either way.
 
 from __future__ import annotations
 
+import enum
 import math
 import operator
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 from graphql import (
     FieldNode,
@@ -41,14 +42,41 @@ from graphql import (
     is_leaf_type,
 )
 from graphql.pyutils import Path, Undefined
-from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+
+from gbrec_graphql.internals import ExecutionContextBase, is_default_resolver, strawberry_field
 
 Fields = dict[str, list[FieldNode]]
-#: (response name, resolver, kind, non-null, payload) for one selected field.
-Step = tuple[str, Any, int, bool, Any]
+
+
+class Kind(enum.IntEnum):
+    """What a plan step completes."""
+
+    TYPENAME = 0
+    LEAF = 1
+    LEAF_LIST = 2
+    OBJECT = 3
+    OBJECT_LIST = 4
+
+
+TYPENAME, LEAF, LEAF_LIST, OBJECT, OBJECT_LIST = Kind
+
+
+class Step(NamedTuple):
+    """One selected field: read ``resolve(source)``, complete it as ``kind``.
+
+    ``payload``: the type name (TYPENAME), the scalar's (check, serialize) pair (LEAF),
+    the sub-plan (OBJECT), or (item non-null, leaf pair or sub-plan) for lists.
+    """
+
+    name: str
+    resolve: Any
+    kind: Kind
+    non_null: bool
+    payload: Any
+
+
 Plan = list[Step]
 
-TYPENAME, LEAF, LEAF_LIST, OBJECT, OBJECT_LIST = range(5)
 _INT_MIN, _INT_MAX = -(2**31), 2**31 - 1
 
 
@@ -183,19 +211,23 @@ class PlanBuilder:
         """The step completing a value of ``type_`` read by ``resolve`` as ``name``."""
         non_null, inner = _unwrap(type_)
         if is_leaf_type(inner):
-            return (name, resolve, LEAF, non_null, _leaf(inner))  # type: ignore[arg-type]
+            return Step(name, resolve, LEAF, non_null, _leaf(inner))  # type: ignore[arg-type]
         if isinstance(inner, GraphQLObjectType):
             sub = self.plan(inner, self._collect_subfields(inner, nodes))
-            return None if sub is None else (name, resolve, OBJECT, non_null, sub)
+            return None if sub is None else Step(name, resolve, OBJECT, non_null, sub)
         if not isinstance(inner, GraphQLList):
             return None
         item_non_null, item = _unwrap(inner.of_type)
         if is_leaf_type(item):
-            return (name, resolve, LEAF_LIST, non_null, (item_non_null, _leaf(item)))  # type: ignore[arg-type]
+            return Step(name, resolve, LEAF_LIST, non_null, (item_non_null, _leaf(item)))  # type: ignore[arg-type]
         if not isinstance(item, GraphQLObjectType):
             return None
         sub = self.plan(item, self._collect_subfields(item, nodes))
-        return None if sub is None else (name, resolve, OBJECT_LIST, non_null, (item_non_null, sub))
+        return (
+            None
+            if sub is None
+            else Step(name, resolve, OBJECT_LIST, non_null, (item_non_null, sub))
+        )
 
     def _build(self, parent_type: GraphQLObjectType, fields: Fields) -> Plan | None:
         if parent_type.is_type_of is not None:
@@ -208,7 +240,7 @@ class PlanBuilder:
                 continue
             field_def = parent_type.fields.get(name)
             # Strawberry marks resolvers of basic fields (getattr, no info) this way.
-            if field_def is None or field_def.args or not _is_basic(field_def.resolve):
+            if field_def is None or field_def.args or not is_default_resolver(field_def.resolve):
                 return None
             step = self.step(response_name, _reader(field_def), field_def.type, nodes)
             if step is None:
@@ -218,10 +250,10 @@ class PlanBuilder:
 
 
 def typename_step(response_name: str, parent_type: GraphQLObjectType) -> Step:
-    return (response_name, None, TYPENAME, True, parent_type.name)
+    return Step(response_name, None, TYPENAME, True, parent_type.name)
 
 
-class PlainFieldsExecutionContext(StrawberryGraphQLCoreExecutionContext):
+class PlainFieldsExecutionContext(ExecutionContextBase):
     """Strawberry's execution context plus the plain-field fast path (module docstring)."""
 
     plan_builder_class: type[PlanBuilder] = PlanBuilder
@@ -245,21 +277,24 @@ class PlainFieldsExecutionContext(StrawberryGraphQLCoreExecutionContext):
         if plan is not None:
             try:
                 return run_plan(plan, source_value)
-            except Exception:  # the standard path below reports it properly
-                pass
+            except GiveUpError:  # a value to report as the spec says: the standard path does
+                self._fell_back("give_up", None)
+            except Exception as error:  # a bug here must cost speed, never an answer
+                self._fell_back(f"error:{type(error).__name__}", error)
         return super().execute_fields(parent_type, source_value, path, fields)
+
+    def _fell_back(self, reason: str, error: Exception | None) -> None:
+        services = getattr(self.context_value, "services", None)
+        if services is not None:
+            services.metrics.fast_path_fallbacks.record("plain_fields", reason, error)
 
 
 def _reader(field_def: GraphQLField) -> Callable[[Any], Any]:
     """What the basic resolver computes: ``getattr(source, name)`` in one C call when
     Strawberry's default resolver is ``getattr``, else the resolver itself."""
-    definition = field_def.extensions.get("strawberry-definition")
+    definition = strawberry_field(field_def)
     name = getattr(definition, "python_name", None)
     if name is not None and getattr(definition, "default_resolver", None) is getattr:
         return operator.attrgetter(name)
     resolve = field_def.resolve
     return lambda source: resolve(source, None)  # type: ignore[misc]
-
-
-def _is_basic(resolve: Any) -> bool:
-    return resolve is not None and getattr(resolve, "_is_default", False) is True

@@ -6,8 +6,8 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
+from gbrec_core.access import Scope
 from gbrec_core.errors import GbrecError
-from gbrec_graphql.auth import Scope
 from gbrec_graphql.context import Context
 
 T = TypeVar("T")

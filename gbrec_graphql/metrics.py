@@ -9,6 +9,7 @@ mirrored, so there is one source of truth. With ``PROMETHEUS_MULTIPROC_DIR`` set
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -19,6 +20,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram, generate_la
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+log = logging.getLogger(__name__)
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0)
 
 StatsSource = Callable[[], dict[str, Any]]
@@ -59,11 +61,24 @@ class Metrics:
             "Requests served by the champion because experiment routing failed.",
             registry=self.registry,
         )
+        self.exposure_errors = Counter(
+            "gbrec_experiment_exposure_errors",
+            "Exposures neither written nor buffered (experiment store down, buffer full).",
+            registry=self.registry,
+        )
+        self.variant_fallbacks = Counter(
+            "gbrec_experiment_variant_fallbacks",
+            "Experiment requests answered by the champion because the variant's model "
+            "could not serve; no exposure is recorded for them.",
+            ["experiment", "variant", "reason"],
+            registry=self.registry,
+        )
         self.online_attribution_errors = Counter(
             "gbrec_online_attribution_errors",
             "recordEvents calls whose online-metric attribution failed (Redis errors).",
             registry=self.registry,
         )
+        self.fast_path_fallbacks = FastPathFallbacks(self.registry)
 
         # Label lookups are cached: prometheus' labels() takes a lock and builds a key on
         # every call, and the root-field label would otherwise be re-derived per request.
@@ -106,6 +121,22 @@ class Metrics:
             self._served[key] = child
         child.inc()
 
+    # the rest of gbrec_core.serving.ServingObserver ------------------------------------------
+    def routing_failed(self, experiment_id: str) -> None:
+        self.experiment_errors.inc()
+
+    def arm_fallback(self, experiment_id: str, variant: str, reason: str) -> None:
+        self.variant_fallbacks.labels(experiment_id, variant, reason).inc()
+
+    def exposure_failed(self, experiment_id: str) -> None:
+        self.exposure_errors.inc()
+
+    def similar_searched(self, seconds: float) -> None:
+        self.similar_latency.observe(seconds)
+
+    def attribution_failed(self) -> None:
+        self.online_attribution_errors.inc()
+
     def add_source(self, collector: Collector) -> None:
         self.registry.register(collector)
 
@@ -117,6 +148,50 @@ class Metrics:
             multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
             return generate_latest(registry) + generate_latest(self.registry)
         return generate_latest(self.registry)
+
+
+class FastPathFallbacks:
+    """Requests the compiled or plain-field fast path handed back to graphql-core.
+
+    A hand-back is never wrong (graphql-core then answers, exactly), but it is slower,
+    and an unexpected one can hide a bug in generated code: each is counted by path and
+    reason (``gbrec_graphql_fast_path_fallbacks_total``), and the first of each reason
+    in a process is logged at WARNING with its exception.
+    """
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.counter = Counter(
+            "gbrec_graphql_fast_path_fallbacks",
+            "Fast-path requests or objects handed back to graphql-core, by path and reason.",
+            ["path", "reason"],
+            registry=registry,
+        )
+        self.compiled = Counter(
+            "gbrec_graphql_compiled_requests",
+            "GraphQL requests answered through a compiled plan.",
+            registry=registry,
+        )
+        self._seen: set[tuple[str, str]] = set()
+
+    def record(self, path: str, reason: str, error: BaseException | None = None) -> None:
+        self.counter.labels(path, reason).inc()
+        if (path, reason) not in self._seen:
+            self._seen.add((path, reason))
+            log.warning(
+                "GraphQL %s fast path fell back to graphql-core (%s); counted in "
+                "gbrec_graphql_fast_path_fallbacks_total, logged once per reason",
+                path,
+                reason,
+                exc_info=error,
+            )
+
+    def total(self) -> float:
+        return sum(
+            sample.value
+            for metric in self.counter.collect()
+            for sample in metric.samples
+            if sample.name.endswith("_total")
+        )
 
 
 class CoreCollector(Collector):
@@ -136,7 +211,8 @@ class CoreCollector(Collector):
         for prefix, source in self._sources.items():
             try:
                 stats = source()
-            except Exception:
+            except Exception:  # a scrape must not fail for one broken source: log it
+                log.exception("metrics source %s failed; its gauges are missing", prefix)
                 continue
             yield from _gauges(prefix, stats)
 

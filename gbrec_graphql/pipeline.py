@@ -18,16 +18,18 @@ from functools import lru_cache
 from graphql import (
     ASTValidationRule,
     DocumentNode,
+    ExecutionResult,
     GraphQLError,
     GraphQLSchema,
     parse,
     specified_rules,
 )
 from strawberry.extensions import SchemaExtension
-from strawberry.schema.schema import validate_document
 
 from gbrec_core.settings import Settings
 from gbrec_graphql import security
+from gbrec_graphql.finish import finish_request
+from gbrec_graphql.internals import graphql_schema, validate_document
 
 Rules = tuple[type[ASTValidationRule], ...]
 
@@ -78,19 +80,17 @@ class RequestPipeline(SchemaExtension):
         ctx.validation_rules = ctx.validation_rules + self.pipeline.rules
         started = time.perf_counter()
         yield
-        result = ctx.result
-        failed = bool(ctx.pre_execution_errors)
-        if result is not None and result.errors:
-            failed = True
-            production = self.pipeline.production
-            result.errors = [
-                security.rewrite_error(e, production=production) for e in result.errors
-            ]
-        metrics = getattr(getattr(ctx.context, "services", None), "metrics", None)
-        if metrics is not None:
-            metrics.observe_operation(
-                ctx.query, ctx.graphql_document, ctx.operation_name, failed, started
-            )
+        result = ctx.result or ExecutionResult(None, None)
+        finish_request(
+            result,
+            metrics=getattr(getattr(ctx.context, "services", None), "metrics", None),
+            production=self.pipeline.production,
+            query=ctx.query,
+            document=ctx.graphql_document,
+            operation_name=ctx.operation_name,
+            started=started,
+            failed=bool(ctx.pre_execution_errors),
+        )
 
     def on_parse(self) -> Iterator[None]:
         ctx = self.execution_context
@@ -101,6 +101,6 @@ class RequestPipeline(SchemaExtension):
         ctx = self.execution_context
         assert ctx.graphql_document is not None
         ctx.pre_execution_errors = self.pipeline.validate(
-            ctx.schema._schema, ctx.graphql_document, ctx.validation_rules
+            graphql_schema(ctx.schema), ctx.graphql_document, ctx.validation_rules
         )
         yield

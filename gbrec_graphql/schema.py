@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import logging
-
 import strawberry
 from graphql import GraphQLError
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
 from gbrec_core.settings import Settings
-from gbrec_graphql import security
 from gbrec_graphql.audit.queries import AuditQueries
 from gbrec_graphql.books.queries import BookQueries
 from gbrec_graphql.compiled import CompiledQueries
@@ -19,12 +16,11 @@ from gbrec_graphql.experiments.mutations import ExperimentMutations
 from gbrec_graphql.experiments.queries import ExperimentQueries
 from gbrec_graphql.index.mutations import IndexMutations
 from gbrec_graphql.index.queries import IndexQueries
+from gbrec_graphql.internals import graphql_schema, name_converter
 from gbrec_graphql.models.mutations import ModelMutations
 from gbrec_graphql.models.queries import ModelQueries
 from gbrec_graphql.pipeline import Pipeline
 from gbrec_graphql.recommendations.queries import RecommendationQueries
-
-log = logging.getLogger("gbrec_graphql.errors")
 
 Query = merge_types(
     "Query",
@@ -47,12 +43,7 @@ class GbrecSchema(strawberry.Schema):
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
-        # Client mistakes are routine; only errors we will mask deserve a traceback.
-        for error in errors:
-            if security.is_expected(error):
-                log.debug("client error: %s", error.message)
-            else:
-                log.error("internal error in %s", error.path, exc_info=error.original_error)
+        """Nothing: both paths log errors in gbrec_graphql.finish (once, before masking)."""
 
 
 def build_schema(settings: Settings) -> GbrecSchema:
@@ -66,7 +57,7 @@ def build_schema(settings: Settings) -> GbrecSchema:
     )
     if settings.graphql_compiled:
         schema.compiled = CompiledQueries(
-            schema._schema, schema.config.name_converter, pipeline, settings.graphql_cache_size
+            graphql_schema(schema), name_converter(schema), pipeline, settings.graphql_cache_size
         )
     return schema
 

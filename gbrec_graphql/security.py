@@ -13,11 +13,10 @@ from typing import Any
 
 from graphql import ASTValidationRule, GraphQLError
 from graphql.validation import NoSchemaIntrospectionCustomRule
-from strawberry.extensions.max_aliases import create_validator as alias_rule
-from strawberry.extensions.query_depth_limiter import create_validator as depth_rule
 
 from gbrec_core.errors import GbrecError
 from gbrec_core.settings import Settings
+from gbrec_graphql.internals import alias_rule, depth_rule
 
 log = logging.getLogger(__name__)
 

@@ -4,49 +4,69 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 import redis.asyncio as aioredis
 
-from gbrec_core.serving import FALLBACK_VERSION, ModelServer
+from gbrec_core.access import AuditLog, BucketConfig, KeyVerifier, RateLimiter
+from gbrec_core.experiments import ExperimentService
+from gbrec_core.monitoring import OnlineMonitor
+from gbrec_core.registry import ModelRegistry
+from gbrec_core.serving import FALLBACK_VERSION, BookCatalog, ModelServer
+from gbrec_core.serving.index_manager import IndexManager
+from gbrec_core.serving.service import RecommendationService
+from gbrec_core.serving.stack import ServingStack
 from gbrec_core.settings import Settings
-from gbrec_graphql.audit.store import AuditLog
-from gbrec_graphql.auth import KeyVerifier
-from gbrec_graphql.books.catalog import BookCatalog
-from gbrec_graphql.index.manager import IndexManager
+from gbrec_graphql.books.types import BookViews
 from gbrec_graphql.metrics import Metrics
-from gbrec_graphql.ratelimit import BucketConfig, RateLimiter
-from gbrec_graphql.recommendations.variants import VariantModels
-
-if TYPE_CHECKING:
-    from gbrec_core.experiments import ExperimentService
-    from gbrec_core.monitoring import OnlineMonitor
-    from gbrec_core.registry import ModelRegistry
-    from gbrec_graphql.books.types import BookViews
 
 
 @dataclass
 class Services:
-    """The long-lived objects resolvers reach through the request Context."""
+    """The long-lived objects resolvers reach through the request Context: the core's
+    serving stack plus what only the API needs (keys, limits, audit, metrics)."""
 
-    settings: Settings
+    stack: ServingStack
     redis: aioredis.Redis
-    registry: ModelRegistry
-    server: ModelServer
-    experiments: ExperimentService
-    catalog: BookCatalog
     books: BookViews
-    indexes: IndexManager
     metrics: Metrics
     keys: KeyVerifier
     limiter: RateLimiter
     audit: AuditLog
-    variants: VariantModels
-    # Served-response log and click attribution for the online metrics (degradation sensor).
-    monitor: OnlineMonitor
     redis_up: float = 0.0
     # Serialises index rebuilds: two at once would only burn the CPU twice.
     index_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    @property
+    def settings(self) -> Settings:
+        return self.stack.settings
+
+    @property
+    def service(self) -> RecommendationService:
+        return self.stack.service
+
+    @property
+    def server(self) -> ModelServer:
+        return self.stack.server
+
+    @property
+    def registry(self) -> ModelRegistry:
+        return self.stack.registry
+
+    @property
+    def experiments(self) -> ExperimentService:
+        return self.stack.experiments
+
+    @property
+    def monitor(self) -> OnlineMonitor:
+        return self.stack.monitor
+
+    @property
+    def catalog(self) -> BookCatalog:
+        return self.stack.service.catalog
+
+    @property
+    def indexes(self) -> IndexManager:
+        return self.stack.indexes
 
     @property
     def admin_bucket(self) -> BucketConfig:

@@ -16,9 +16,10 @@ from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLHTTPResponse, process_result
 from strawberry.types import ExecutionResult
 
-from gbrec_graphql import security
 from gbrec_graphql.auth import key_from_headers
 from gbrec_graphql.context import Context
+from gbrec_graphql.finish import finish_request
+from gbrec_graphql.internals import bare_response, cache_body
 from gbrec_graphql.security import ensure_coded
 
 if TYPE_CHECKING:
@@ -46,7 +47,7 @@ class GbrecGraphQL(GraphQL[Context, None]):
         ):
             request = Request(scope, receive)
             body = await _read_body(scope, receive)
-            request._body = body  # Request.body()'s own cache, for later readers
+            cache_body(request, body)  # for later readers of Request.body()
             if await self._compiled_response(request, body, send):
                 return
             receive = _replay(body)
@@ -75,20 +76,22 @@ class GbrecGraphQL(GraphQL[Context, None]):
         compiled = self.compiled.get(query, name)
         if compiled is None:
             return False
-        sub_response = _sub_response()
+        sub_response = bare_response()
         context = _context(request, sub_response)
-        result = await self.compiled.execute(compiled, context, variables)
+        services = context.services
+        fallbacks = services.metrics.fast_path_fallbacks
+        result = await self.compiled.execute(compiled, context, variables, fallbacks)
         if result is None:
             return False
-        services = context.services
-        if result.errors:
-            self.schema.process_errors(result.errors)
-            production = services.production
-            result.errors = [
-                security.rewrite_error(e, production=production) for e in result.errors
-            ]
-        services.metrics.observe_operation(
-            query, compiled.document, name, bool(result.errors), started
+        fallbacks.compiled.inc()
+        finish_request(
+            result,
+            metrics=services.metrics,
+            production=services.production,
+            query=query,
+            document=compiled.document,
+            operation_name=name,
+            started=started,
         )
         await _send_json(send, self.encode_json(process_result(result)), sub_response)
         return True
@@ -108,7 +111,7 @@ class GbrecGraphQL(GraphQL[Context, None]):
             raise HTTPException(400, "The request body must be a GraphQL request object") from e
 
     async def get_sub_response(self, request: Request | WebSocket) -> Response:
-        return _sub_response()
+        return bare_response()
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
@@ -138,17 +141,6 @@ async def _send_json(send: Send, body: bytes, sub_response: Response) -> None:
     await send({"type": "http.response.body", "body": body})
     if sub_response.background is not None:
         await sub_response.background()
-
-
-def _sub_response() -> Response:
-    """What Strawberry's ``get_sub_response`` builds (a Response without status or
-    headers for resolvers to fill), without running Starlette's header set-up."""
-    response = Response.__new__(Response)
-    response.status_code = None  # type: ignore[assignment]
-    response.raw_headers = []
-    response.background = None
-    response.body = b""
-    return response
 
 
 _CONTEXT_HEADERS = frozenset({b"x-api-key", b"authorization", b"x-experiment-id"})

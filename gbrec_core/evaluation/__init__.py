@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from gbrec_core.evaluation.metrics import (
+from gbrec_core.evaluation.plots import plot_recall_curve
+from gbrec_core.evaluation.protocol import DEFAULT_KS, evaluate, evaluate_curve
+from gbrec_core.models.metrics import (
     METRICS,
     coverage,
     hit_matrix,
     per_user_metrics,
     ranking_metrics,
 )
-from gbrec_core.evaluation.plots import plot_recall_curve
-from gbrec_core.evaluation.protocol import DEFAULT_KS, evaluate, evaluate_curve
 
 __all__ = [
     "DEFAULT_KS",

@@ -14,8 +14,8 @@ import numpy as np
 import pandas as pd
 
 from gbrec_core.errors import InvalidInputError
-from gbrec_core.evaluation.metrics import coverage, hit_matrix, ranking_metrics
 from gbrec_core.models.base import Recommender
+from gbrec_core.models.metrics import coverage, hit_matrix, ranking_metrics
 
 log = logging.getLogger(__name__)
 

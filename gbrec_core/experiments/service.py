@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import builtins
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -16,6 +15,7 @@ from gbrec_core.errors import (
     InvalidInputError,
     ModelError,
     NotFoundError,
+    StoreDownError,
     UnavailableError,
 )
 from gbrec_core.experiments.analysis import compute_results
@@ -43,7 +43,7 @@ from gbrec_core.experiments.types import (
     Route,
     Strategy,
 )
-from gbrec_core.experiments.writer import DOWN, Writer, chunks, plan_events
+from gbrec_core.experiments.writer import Writer, chunks, plan_events
 from gbrec_core.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -95,7 +95,7 @@ class ExperimentService:
         try:
             if not self.store.create(spec):
                 raise ExperimentError(f"experiment {spec.id!r} already exists")
-        except DOWN as e:
+        except StoreDownError as e:
             raise UnavailableError(f"cannot create experiment: {e}") from e
         return self.get(spec.id)
 
@@ -103,7 +103,7 @@ class ExperimentService:
         """Fresh from Redis (NotFoundError); the cached copy while Redis is unreachable."""
         try:
             exp = self.store.load(experiment_id)
-        except DOWN as e:
+        except StoreDownError as e:
             cached = self._cache.get(experiment_id)
             if cached is None:
                 raise UnavailableError(f"Redis unreachable: {e}") from e
@@ -129,10 +129,10 @@ class ExperimentService:
             return None
         return exp, layout_of(exp)
 
-    def list(self, status: ExperimentStatus | None = None) -> builtins.list[Experiment]:
+    def find(self, status: ExperimentStatus | None = None) -> list[Experiment]:
         try:
             ids = self.store.ids()
-        except DOWN as e:
+        except StoreDownError as e:
             raise UnavailableError(f"Redis unreachable: {e}") from e
         exps = [self.get(i) for i in ids]
         return [e for e in exps if status is None or e.status is status]
@@ -207,8 +207,8 @@ class ExperimentService:
     def record_events(self, events: Sequence[Event]) -> RecordResult:
         """Validate, attribute and store events; untagged events go to every running
         experiment. ``unattributed`` counts tagged events from never-exposed users."""
-        errors: builtins.list[str] = []
-        groups: dict[str | None, builtins.list[Event]] = {}
+        errors: list[str] = []
+        groups: dict[str | None, list[Event]] = {}
         checked: dict[str | None, str | None] = {}
         for i, ev in enumerate(events):
             if ev.experiment_id not in checked:
@@ -238,9 +238,9 @@ class ExperimentService:
             return f"experiment {exp.id!r} is {exp.status.value}"
         return None
 
-    def _running_ids(self) -> builtins.list[str]:
+    def _running_ids(self) -> list[str]:
         try:
-            return [e.id for e in self.list(ExperimentStatus.RUNNING)]
+            return [e.id for e in self.find(ExperimentStatus.RUNNING)]
         except UnavailableError:
             return [i for i, (e, _) in self._cache.items() if e.status is ExperimentStatus.RUNNING]
 
@@ -248,7 +248,7 @@ class ExperimentService:
         """Replay buffered writes; returns events flushed (UnavailableError if still down)."""
         try:
             return self.writer.flush()
-        except DOWN as e:
+        except StoreDownError as e:
             raise UnavailableError(f"Redis still unreachable; {len(self.buffer)} buffered") from e
 
     # analysis and lifecycle ---------------------------------------------------------------
@@ -258,7 +258,7 @@ class ExperimentService:
         layout = layout_of(exp)
         try:
             aggs = self.store.aggregates(exp.id, len(exp.spec.variants))
-        except DOWN as e:
+        except StoreDownError as e:
             raise UnavailableError(f"Redis unreachable: {e}") from e
         res = compute_results(exp, layout, aggs)
         decision = decide(exp, layout, aggs, res)
@@ -291,7 +291,7 @@ class ExperimentService:
         if last is None or time.time() - last >= self.settings.experiment_snapshot_seconds:
             self.store.add_snapshot(res.experiment_id, results_to_json(res))
 
-    def history(self, experiment_id: str, since: float = 0.0) -> builtins.list[ExperimentResults]:
+    def history(self, experiment_id: str, since: float = 0.0) -> list[ExperimentResults]:
         """Result snapshots over time (for charts), oldest first."""
         return [results_from_json(s) for s in self.store.snapshots(experiment_id, since)]
 
@@ -331,7 +331,7 @@ class ExperimentService:
 
     def delete_user(self, user_id: int) -> int:
         """Privacy request: forget a user everywhere; returns raw events deleted."""
-        exps = self.list()
+        exps = self.find()
         return self.store.delete_user(
             user_id, [e.id for e in exps], {e.id: layout_of(e) for e in exps}
         )
@@ -343,7 +343,7 @@ class ExperimentService:
 
 def check_models(spec: ExperimentSpec, resolve_model: ModelResolver) -> None:
     """InvalidInputError listing every variant whose model does not resolve or load."""
-    problems: builtins.list[str] = []
+    problems: list[str] = []
     for v in spec.variants:
         try:
             resolve_model(v.model)

@@ -24,14 +24,10 @@ from gbrec_core.experiments.codec import spec_from_json, spec_to_json
 from gbrec_core.experiments.events import RawEntry
 from gbrec_core.experiments.metrics import PRECISION_INDEX, MetricLayout, Op
 from gbrec_core.experiments.types import Experiment, ExperimentSpec, ExperimentStatus
+from gbrec_core.store.errors import store_call
 
 PREFIX = "gbrec:exp:"
 STREAM = PREFIX + "events"
-_CAS = """
-if redis.call('HGET', KEYS[1], 'status') ~= ARGV[1] then return 0 end
-for i = 2, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
-return 1
-"""
 
 
 @dataclass(frozen=True)
@@ -91,9 +87,10 @@ class ExperimentStore:
         self._exposures = client.register_script(lua.EXPOSURES)
         self._events = client.register_script(lua.EVENTS)
         self._delete = client.register_script(lua.DELETE_USER)
-        self._cas = client.register_script(_CAS)
+        self._cas = client.register_script(lua.CAS)
 
     # definitions -------------------------------------------------------------------
+    @store_call("experiment store")
     def create(self, spec: ExperimentSpec) -> bool:
         key = exp_prefix(spec.id) + "def"
         if not self.r.hsetnx(key, "spec", spec_to_json(spec)):
@@ -113,6 +110,7 @@ class ExperimentStore:
         pipe.execute()
         return True
 
+    @store_call("experiment store")
     def load(self, experiment_id: str) -> Experiment | None:
         raw = cast(dict[str, str], self.r.hgetall(exp_prefix(experiment_id) + "def"))
         if "spec" not in raw or "status" not in raw:
@@ -127,9 +125,11 @@ class ExperimentStore:
             updated_at=datetime.fromisoformat(raw["updated_at"]),
         )
 
+    @store_call("experiment store")
     def ids(self) -> list[str]:
         return sorted(cast(set[str], self.r.smembers(PREFIX + "ids")))
 
+    @store_call("experiment store")
     def transition(self, experiment_id: str, expected: ExperimentStatus, **fields: str) -> bool:
         """Set ``fields`` only if the status is still ``expected`` (safe across processes)."""
         args: list[str] = [expected.value]
@@ -142,6 +142,7 @@ class ExperimentStore:
         minid = max(int(time.time() * 1000) - self.retention_ms, 0)
         return [exp_prefix(experiment_id), layout.kinds_arg, self.books_ttl, STREAM, minid]
 
+    @store_call("experiment store")
     def write_exposures(
         self,
         experiment_id: str,
@@ -162,6 +163,7 @@ class ExperimentStore:
             args=[*args, items, _raw_arg(raw, len(rows))],
         )
 
+    @store_call("experiment store")
     def write_events(
         self,
         experiment_id: str,
@@ -183,6 +185,7 @@ class ExperimentStore:
         args = [*self._base_args(experiment_id, layout), items, _raw_arg(raw, len(rows))]
         return int(self._events(keys=[exp_prefix(experiment_id) + "users"], args=args))
 
+    @store_call("experiment store")
     def write_raw(self, raw: Iterable[RawEntry]) -> None:
         """Append raw entries that belong to no experiment."""
         minid = max(int(time.time() * 1000) - self.retention_ms, 0)
@@ -193,6 +196,7 @@ class ExperimentStore:
         pipe.execute()
 
     # reads -------------------------------------------------------------------------
+    @store_call("experiment store")
     def aggregates(self, experiment_id: str, n_variants: int) -> list[dict[str, float]]:
         pipe = self.r.pipeline(transaction=False)
         for v in range(n_variants):
@@ -200,10 +204,12 @@ class ExperimentStore:
         return [{k: float(x) for k, x in h.items()} for h in pipe.execute()]
 
     # retention, privacy, snapshots -------------------------------------------------------
+    @store_call("experiment store")
     def trim(self) -> int:
         minid = max(int(time.time() * 1000) - self.retention_ms, 0)
         return int(self.r.xtrim(STREAM, minid=minid, approximate=False))
 
+    @store_call("experiment store")
     def delete_user(
         self, user_id: int, experiment_ids: Iterable[str], layouts: dict[str, MetricLayout]
     ) -> int:
@@ -226,14 +232,17 @@ class ExperimentStore:
                 deleted += int(self.r.xdel(STREAM, *ids))
             start = "(" + batch[-1][0]
 
+    @store_call("experiment store")
     def add_snapshot(self, experiment_id: str, payload: str) -> None:
         self.r.zadd(exp_prefix(experiment_id) + "snapshots", {payload: time.time()})
 
+    @store_call("experiment store")
     def snapshots(self, experiment_id: str, since: float = 0.0) -> list[str]:
         return cast(
             list[str], self.r.zrangebyscore(exp_prefix(experiment_id) + "snapshots", since, "+inf")
         )
 
+    @store_call("experiment store")
     def last_snapshot_time(self, experiment_id: str) -> float | None:
         last = self.r.zrange(exp_prefix(experiment_id) + "snapshots", -1, -1, withscores=True)
         return float(last[0][1]) if last else None

@@ -7,9 +7,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import TypeVar
 
-import redis
-
-from gbrec_core.errors import UnavailableError
+from gbrec_core.errors import StoreDownError, UnavailableError
 from gbrec_core.experiments.buffer import PendingWrite, WriteBuffer
 from gbrec_core.experiments.events import raw_event
 from gbrec_core.experiments.metrics import MetricLayout
@@ -17,7 +15,6 @@ from gbrec_core.experiments.store import EventRow, ExperimentStore
 from gbrec_core.experiments.types import Event, Experiment
 
 log = logging.getLogger(__name__)
-DOWN = (redis.ConnectionError, redis.TimeoutError)
 T = TypeVar("T")
 Resolver = Callable[[str], tuple[Experiment, MetricLayout] | None]
 
@@ -81,7 +78,7 @@ class Writer:
         return self.store.write_events(exp.id, layout, rows, w.raw)
 
     def flush(self) -> int:
-        """Replay the buffer; raises a redis connection error when still down."""
+        """Replay the buffer; raises StoreDownError when Redis is still down."""
         return self.buffer.drain(self._apply_quietly)
 
     def _apply_quietly(self, w: PendingWrite) -> None:
@@ -100,7 +97,7 @@ class Writer:
             for w in writes:
                 attributed += self.apply(w)
                 done += 1
-        except DOWN as e:
+        except StoreDownError as e:
             rest = writes[done:]
             try:
                 self.buffer.push_all(rest)

@@ -16,8 +16,8 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from gbrec_core.evaluation.metrics import hit_matrix, per_user_metrics
 from gbrec_core.models.base import IdMap, csr_rows, interactions, top_k
+from gbrec_core.models.metrics import hit_matrix, per_user_metrics
 
 
 @dataclasses.dataclass(frozen=True)

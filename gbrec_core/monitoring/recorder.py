@@ -20,8 +20,7 @@ from collections import deque
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-import redis
-
+from gbrec_core.errors import UnavailableError
 from gbrec_core.experiments.events import event_problem
 from gbrec_core.experiments.types import Event, EventType
 from gbrec_core.monitoring.keys import BUCKET_SECONDS, RETENTION_MARGIN_SECONDS
@@ -35,7 +34,6 @@ FLUSH_SECONDS = 0.5
 FLUSH_CHUNK = 20_000  # responses taken off the buffer per store call (bounds a failed batch)
 # The experiments' default: a rating of 4 or 5 is positive feedback on the book.
 POSITIVE_RATING = 4.0
-STORE_ERRORS = (redis.RedisError, OSError)
 _now = time.time
 
 
@@ -138,7 +136,7 @@ class OnlineMonitor:
                 pending -= len(batch)
                 try:
                     new, duplicates, invalid = self.store.write_served(batch)
-                except STORE_ERRORS:
+                except UnavailableError:
                     self.counts["flush_errors"] += 1
                     self._put_back(batch)
                     raise
@@ -202,7 +200,7 @@ class OnlineMonitor:
     async def _flush_logged(self) -> None:
         try:
             await asyncio.to_thread(self.flush)
-        except STORE_ERRORS as e:
+        except UnavailableError as e:
             if not self._down:  # once per outage, not every half second
                 log.warning("online metrics not written, buffering (%d): %s", len(self), e)
             self._down = True

@@ -8,6 +8,7 @@ from typing import Any
 
 from gbrec_core.monitoring import lua
 from gbrec_core.monitoring.keys import BUCKET_SECONDS, bucket_of, model_prefix
+from gbrec_core.store.errors import store_call
 
 # One script call blocks Redis while it runs: 2,000 responses keep it to a few ms.
 MAX_BATCH = 2_000
@@ -73,6 +74,7 @@ class OnlineStore:
     def _args(self) -> list[Any]:
         return [self._prefix, BUCKET_SECONDS, self.retention]
 
+    @store_call("online metrics store")
     def write_served(self, rows: Sequence[Served]) -> tuple[int, int, int]:
         """Record responses; returns (new, duplicates, invalid) counts."""
         lines = [served_line(r) for r in rows]
@@ -86,6 +88,7 @@ class OnlineStore:
             new, duplicates = new + int(done[0]), duplicates + int(done[1])
         return new, duplicates, len(lines) - len(valid)
 
+    @store_call("online metrics store")
     def attribute(self, feedback: Sequence[Feedback]) -> tuple[Attribution, list[Feedback]]:
         """Attribute positive feedback to the responses that showed the book.
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import strawberry
 
+from gbrec_core.access import Scope
 from gbrec_graphql.audit.types import AuditLogPage
-from gbrec_graphql.auth import Scope
 from gbrec_graphql.context import Info
 from gbrec_graphql.fields import field
 

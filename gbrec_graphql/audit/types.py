@@ -7,7 +7,7 @@ from datetime import datetime
 import strawberry
 from strawberry.scalars import JSON
 
-from gbrec_graphql.audit.store import AuditPage, AuditRecord
+from gbrec_core.access import AuditPage, AuditRecord
 
 
 @strawberry.type(description="One admin mutation: who (key id), what, arguments, outcome.")

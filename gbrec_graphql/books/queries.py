@@ -14,5 +14,4 @@ class BookQueries:
     @field(description="A book by its GoodBooks book_id; null when unknown.")
     async def book(self, info: Info, id: int) -> Book | None:
         await info.context.check_read()
-        record = await info.context.loaders.books.load(id)
-        return Book.from_domain(record) if record is not None else None
+        return info.context.services.books.one(id)

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import strawberry
 
-from gbrec_graphql.books.catalog import BookCatalog, BookRecord, placeholder
-from gbrec_graphql.context import Info
-from gbrec_graphql.fields import field
+from gbrec_core.serving import BookCatalog, BookRecord
+from gbrec_core.serving.catalog import placeholder
+from gbrec_graphql.internals import shared_view
 
 
+@shared_view
 @strawberry.type(description="A book of the catalogue (GoodBooks ids).")
 class Book:
     id: int
@@ -17,10 +18,7 @@ class Book:
     year: int | None
     average_rating: float | None
     image_url: str | None
-
-    @field(description="The book's most-shelved tags, most used first.")
-    async def tags(self, info: Info) -> list[str]:
-        return await info.context.loaders.tags.load(self.id)
+    tags: list[str] = strawberry.field(description="The book's most-shelved tags, most used first.")
 
     @classmethod
     def from_domain(cls, record: BookRecord) -> Book:
@@ -31,20 +29,28 @@ class Book:
             year=record.year,
             average_rating=record.average_rating,
             image_url=record.image_url,
+            tags=record.tags,
         )
 
 
 class BookViews:
     """The :class:`Book` of each catalogue book, built on first use and then shared.
 
-    A Book is an immutable view of an immutable catalogue record, and a recommendations
-    answer needs ten per request: one dict lookup each instead of a catalogue lookup
-    and a new object. Books missing from the catalogue get a placeholder, not kept.
+    A Book is an immutable view of an immutable catalogue record (hence
+    ``@shared_view``), and a recommendations answer needs ten per request: one dict
+    lookup each instead of a catalogue lookup and a new object. Books missing from the
+    catalogue get a placeholder, not kept.
     """
 
     def __init__(self, catalog: BookCatalog) -> None:
         self._catalog = catalog
         self._views: dict[int, Book] = {}
+
+    def one(self, book_id: int) -> Book | None:
+        """The view of a catalogue book; None when the catalogue lacks it."""
+        if book_id in self._views or self._catalog.get(book_id) is not None:
+            return self.many([book_id])[0]
+        return None
 
     def many(self, book_ids: list[int]) -> list[Book]:
         views = self._views
@@ -63,3 +69,10 @@ class ScoredBook:
     rank: int
     score: float
     book: Book
+
+
+def scored_books(books: list[Book], scores: list[float]) -> list[ScoredBook]:
+    return [
+        ScoredBook(rank=rank, score=float(score), book=book)
+        for rank, (book, score) in enumerate(zip(books, scores, strict=True), start=1)
+    ]

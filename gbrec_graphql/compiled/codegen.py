@@ -96,7 +96,7 @@ class _Writer:
             elif kind == OBJECT:
                 self.sub_object(payload, value, indent + 1)
             else:
-                self.list(kind, payload, value, indent + 1)
+                self.list_of(kind, payload, value, indent + 1)
             entries.append(f"{key!r}: {value}")
         result = self.name("o")
         self.emit(indent, f"{result} = {{{', '.join(entries)}}}")
@@ -112,7 +112,7 @@ class _Writer:
         self.emit(indent, f"if not ({inline.format(v=value)}):")
         self.emit(indent + 1, f"{value} = {complete}({value})")
 
-    def list(self, kind: int, payload: Any, value: str, indent: int) -> None:
+    def list_of(self, kind: int, payload: Any, value: str, indent: int) -> None:
         item_non_null, inner = payload
         done, item = self.name("l"), self.name("i")
         self.emit(indent, f"if type({value}) is not list and type({value}) is not tuple:")

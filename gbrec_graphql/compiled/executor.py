@@ -15,13 +15,17 @@ from graphql import (
     execute,
     located_error,
 )
-from graphql.execution.execute import get_field_def
-from graphql.execution.values import get_argument_values, get_variable_values
 from graphql.pyutils import Path
-from strawberry.schema.name_converter import NameConverter
 
 from gbrec_graphql.compiled.operation import CompiledOperation, compile_operation
-from gbrec_graphql.execution import PlainFieldsExecutionContext
+from gbrec_graphql.execution import GiveUpError, PlainFieldsExecutionContext
+from gbrec_graphql.internals import (
+    NameConverter,
+    get_argument_values,
+    get_field_def,
+    get_variable_values,
+)
+from gbrec_graphql.metrics import FastPathFallbacks
 from gbrec_graphql.pipeline import Pipeline
 
 #: A compiled operation, or None: the text is known to need the standard path.
@@ -109,15 +113,17 @@ class CompiledQueries:
         compiled: CompiledOperation,
         context: Any,
         variables: dict[str, Any] | None,
+        fallbacks: FastPathFallbacks,
     ) -> ExecutionResult | None:
         """The result, or None when invalid variables need the standard path's errors
-        (nothing has run yet then)."""
+        (nothing has run yet then). Hand-backs are counted in ``fallbacks``."""
         coerced = compiled.variables.coerce(variables)
         if coerced is None:
             values = get_variable_values(
                 self.schema, compiled.operation.variable_definitions, variables or {}
             )
             if isinstance(values, list):
+                fallbacks.record("compiled", "invalid_variables")
                 return None
             coerced = values
         resolved: dict[str, Any] = {}
@@ -136,8 +142,10 @@ class CompiledQueries:
         if not failed and compiled.serialize is not None:
             try:
                 return ExecutionResult(compiled.serialize(resolved), None)
-            except Exception:  # a value the plan cannot vouch for: graphql-core decides
-                pass
+            except GiveUpError:  # a value the plan cannot vouch for: graphql-core decides
+                fallbacks.record("compiled", "give_up")
+            except Exception as error:  # a bug here must cost speed, never an answer
+                fallbacks.record("compiled", f"error:{type(error).__name__}", error)
         return await self._complete(compiled, context, variables, resolved)
 
     async def _complete(

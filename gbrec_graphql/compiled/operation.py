@@ -20,15 +20,20 @@ from graphql import (
     is_scalar_type,
     visit,
 )
-from graphql.execution.collect_fields import collect_fields, collect_sub_fields
 from graphql.language import Visitor
 from graphql.utilities import get_operation_ast
-from strawberry.schema.name_converter import NameConverter
 
 from gbrec_graphql.compiled.codegen import Serializer, compile_plan
 from gbrec_graphql.compiled.inputs import ArgumentPlan, VariablePlan
-from gbrec_graphql.compiled.roots import ROOT_FUNCTIONS, SHARED_TYPES, RootFunction
+from gbrec_graphql.compiled.roots import ROOT_FUNCTIONS, RootFunction
 from gbrec_graphql.execution import Fields, Plan, PlanBuilder, typename_step
+from gbrec_graphql.internals import (
+    NameConverter,
+    collect_fields,
+    collect_sub_fields,
+    strawberry_field,
+    type_is_shared,
+)
 
 
 @dataclass(frozen=True)
@@ -109,7 +114,7 @@ def compile_operation(
 
     def shared(sub_plan: Plan) -> bool:
         type_ = builder.type_of(sub_plan)
-        return type_ is not None and type_.name in SHARED_TYPES
+        return type_ is not None and type_is_shared(type_)
 
     serialize = None if plan is None else compile_plan(plan, shared)
     variables = VariablePlan.build(schema, operation.variable_definitions)
@@ -128,7 +133,7 @@ def _root(
     # through graphql-core's coercion unchanged, so only they are compiled.
     if not all(is_scalar_type(get_named_type(a.type)) for a in field_def.args.values()):
         return None
-    definition = field_def.extensions.get("strawberry-definition")
+    definition = strawberry_field(field_def)
     if definition is None:
         return None
     python_names = {names.from_argument(a): a.python_name for a in definition.arguments}

@@ -18,8 +18,3 @@ RootFunction = Callable[..., Awaitable[Any]]
 ROOT_FUNCTIONS: dict[str, RootFunction] = {
     "recommendations": serve_recommendations,
 }
-
-#: Object types whose instances resolvers share across requests and never mutate, so
-#: the generated serialiser may reuse what it produced for the same object before.
-#: Book: one view per catalogue book (gbrec_graphql.books.types.BookViews).
-SHARED_TYPES: frozenset[str] = frozenset({"Book"})

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any
 
-import redis
 import strawberry
 
 from gbrec_core.errors import InvalidInputError
@@ -57,21 +56,6 @@ def preload(services: Services, model: str) -> ModelVersionInfo:
     return services.server.ensure_version(services.registry.resolve(model))
 
 
-async def attribute_online(services: Services, batch: Sequence[core.Event]) -> None:
-    """Count the batch's clicks for the online metrics (the degradation sensor's input).
-
-    Runs after the experiment processing and never fails the mutation: a Redis error is
-    logged and counted, and those clicks are missing from the online metrics only.
-    """
-    if not any(e.request_id for e in batch):
-        return
-    try:
-        await asyncio.to_thread(services.monitor.attribute, batch)
-    except (redis.RedisError, OSError) as e:
-        services.metrics.online_attribution_errors.inc()
-        log.warning("online attribution of %d events failed: %s", len(batch), e)
-
-
 @strawberry.type
 class ExperimentMutations:
     @mutation(description="Create and start an experiment.")
@@ -107,7 +91,7 @@ class ExperimentMutations:
         async def action() -> RecordEventsResult:
             batch = [e.to_domain() for e in events]
             result = await asyncio.to_thread(services.experiments.record_events, batch)
-            await attribute_online(services, batch)
+            await services.service.attribute_feedback(batch)
             return RecordEventsResult.from_domain(result)
 
         return await events_action(info.context, action)

@@ -35,6 +35,6 @@ class ExperimentQueries:
     ) -> list[Experiment]:
         await info.context.check_read()
         wanted = core.ExperimentStatus(status) if status is not None else None
-        found = await asyncio.to_thread(info.context.services.experiments.list, wanted)
+        found = await asyncio.to_thread(info.context.services.experiments.find, wanted)
         page = paginate(found, key=lambda e: e.id, first=first, after=after)
         return [Experiment.from_domain(e) for e in page]

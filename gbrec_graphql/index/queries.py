@@ -19,8 +19,4 @@ class IndexQueries:
     )
     async def vector_index(self, info: Info) -> VectorIndexStats:
         await info.context.check_read()
-        services = info.context.services
-        manager = services.indexes
-        return VectorIndexStats.from_domain(
-            services.settings.vector_backend, manager.stats(), manager.info
-        )
+        return VectorIndexStats.from_domain(info.context.services.indexes.status())

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime
-from typing import Any
 
 import strawberry
 
-from gbrec_graphql.index.info import IndexBuildInfo
+from gbrec_core.serving.index_info import IndexBuildInfo, VectorIndexStatus
 
 
 @strawberry.type(description="The vector index behind similarBooks.")
@@ -37,28 +37,8 @@ class VectorIndexStats:
     error: str | None
 
     @classmethod
-    def from_domain(
-        cls, backend: str, stats: dict[str, Any], info: IndexBuildInfo | None
-    ) -> VectorIndexStats:
-        latency = stats.get("latency") or {}
-        return cls(
-            available=info is not None,
-            backend=backend,
-            kind=stats.get("kind"),
-            shards=int(stats.get("shards", info.shards if info else 0) or 0),
-            vectors=int(stats.get("vectors", 0) or 0),
-            dim=stats.get("dim"),
-            memory_bytes=_int(stats.get("bytes", stats.get("memory_bytes"))),
-            latency_p50_ms=latency.get("p50_ms"),
-            latency_p99_ms=latency.get("p99_ms"),
-            searches=int(stats.get("searches", 0) or 0),
-            model_version=info.version if info else None,
-            vector_source=info.vector_source if info else None,
-            state=info.state if info else "none",
-            built_by=info.built_by if info else None,
-            rebuilding=bool(stats.get("rebuilding", False)),
-            error=info.error if info else stats.get("error"),
-        )
+    def from_domain(cls, status: VectorIndexStatus) -> VectorIndexStats:
+        return cls(**dataclasses.asdict(status))
 
 
 @strawberry.type(description="The outcome of rebuildVectorIndex.")
@@ -84,7 +64,3 @@ class IndexBuild:
             at=info.at,
             vector_source=info.vector_source,
         )
-
-
-def _int(value: Any) -> int | None:
-    return int(value) if isinstance(value, int | float) else None

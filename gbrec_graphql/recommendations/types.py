@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import strawberry
 
-from gbrec_graphql.books.types import Book, ScoredBook
+from gbrec_core.serving.service import RecommendationList
+from gbrec_graphql.books.types import BookViews, ScoredBook, scored_books
 
 
 @strawberry.type(description="A ranked list for one user and how it was produced.")
@@ -17,9 +18,14 @@ class Recommendations:
     fallback: bool = strawberry.field(description="True when popularity answered (cold start).")
     items: list[ScoredBook]
 
-
-def scored_books(books: list[Book], scores: list[float]) -> list[ScoredBook]:
-    return [
-        ScoredBook(rank=rank, score=float(score), book=book)
-        for rank, (book, score) in enumerate(zip(books, scores, strict=True), start=1)
-    ]
+    @classmethod
+    def from_domain(cls, found: RecommendationList, books: BookViews) -> Recommendations:
+        return cls(
+            request_id=found.request_id,
+            user_id=found.user_id,
+            model_version=found.model_version,
+            variant=found.variant,
+            experiment_id=found.experiment_id,
+            fallback=found.fallback,
+            items=scored_books(books.many(found.book_ids), found.scores),
+        )

@@ -51,7 +51,7 @@ def fleet(tmp_path_factory: pytest.TempPathFactory) -> Fleet:
 @pytest.fixture
 def keys(drill: Drill) -> Iterator[dict[str, str]]:
     from gbrec_core.store import connect, stop_server
-    from gbrec_graphql.auth import Scope, create_key
+    from gbrec_core.access import Scope, create_key
 
     client = connect(drill.settings)  # starts this home's embedded redis-server
     yield {s.label: create_key(client, s).key for s in (Scope.ADMIN, Scope.EVENTS)}
@@ -150,7 +150,7 @@ def test_corrupted_index_shard_is_detected_served_exactly_and_rebuilt(drill: Dri
     from gbrec_core.index import EMBEDDINGS_DIR, load_index
     from gbrec_core.registry import ModelRegistry
     from gbrec_core.serving import ModelServer
-    from gbrec_graphql.index.manager import IndexManager
+    from gbrec_core.serving.index_manager import IndexManager
 
     def serving(auto_rebuild: bool = True) -> tuple[ModelServer, IndexManager]:
         server = ModelServer(drill.settings, ModelRegistry(drill.settings))

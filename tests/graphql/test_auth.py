@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from gbrec_graphql.auth import split_key
+from gbrec_core.access.keys import split_key
 
 from .conftest import Api
 
@@ -148,14 +148,14 @@ def test_cli_keys_create_json_is_usable_by_the_server(api: Api) -> None:
 
 def test_rate_limit_on_mutations(api: Api) -> None:
     from gbrec_core.store import connect
-    from gbrec_graphql.auth import Scope, create_key
+    from gbrec_core.access import Scope, create_key
 
     key = create_key(connect(api.settings), Scope.ADMIN).key
     services = api.client.app.state.services  # type: ignore[attr-defined]
     old = services.settings
-    services.settings = old.model_copy(update={"mutation_rate_limit": 3})
+    services.stack.settings = old.model_copy(update={"mutation_rate_limit": 3})
     try:
         codes = [code(api.gql(ADMIN_MUTATIONS["stopExperiment"], key=key)) for _ in range(5)]
     finally:
-        services.settings = old
+        services.stack.settings = old
     assert codes[:3] == ["NOT_FOUND"] * 3 and codes[3:] == ["RATE_LIMITED"] * 2

@@ -6,7 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 from gbrec_core.experiments import ExperimentService
 from gbrec_core.store import connect
-from gbrec_graphql.experiments.history import sweep, thin
+from gbrec_core.experiments.sweeper import sweep
+from gbrec_graphql.experiments.history import thin
 
 from .conftest import Api
 

@@ -78,18 +78,18 @@ def test_bad_variables_are_bad_user_input(api: Api) -> None:
 
 def test_internal_errors_are_masked_and_logged(api: Api, caplog: pytest.LogCaptureFixture) -> None:
     services = api.client.app.state.services  # type: ignore[attr-defined]
-    catalog = services.catalog
+    books = services.books
 
     class Broken:
-        def get(self, book_id: int) -> None:
+        def one(self, book_id: int) -> None:
             raise RuntimeError("secret internal detail /etc/passwd")
 
-    services.catalog = Broken()
+    services.books = Broken()
     try:
         with caplog.at_level(logging.ERROR, logger="gbrec_graphql.errors"):
             body = api.gql("{ book(id: 1) { id } }")
     finally:
-        services.catalog = catalog
+        services.books = books
     assert first_code(body) == "INTERNAL_SERVER_ERROR"
     assert "secret" not in str(body) and "Traceback" not in str(body)
     assert "secret internal detail" in caplog.text

@@ -127,7 +127,7 @@ def test_removed_alias_serves_the_champion_without_exposure(api: Api) -> None:
     first = api.gql(ROUTED, {"u": treated[0], "e": "lost-alias"})["data"]["recommendations"]
     assert first["modelVersion"] == version
     registry.client.delete_registered_model_alias(registry.name, "candidate")
-    variants = api.client.app.state.services.variants  # type: ignore[attr-defined]
+    variants = api.client.app.state.services.service.arms  # type: ignore[attr-defined]
     variants.resolve_seconds = 0.0  # re-resolve now instead of after the cache period
     before = exposures(api, "lost-alias")
     for user in treated:

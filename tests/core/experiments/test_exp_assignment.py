@@ -168,4 +168,4 @@ def test_unknown_and_duplicate(service: ExperimentService) -> None:
     service.create(ExperimentSpec(id="d", variants=_variants(2)))
     with pytest.raises(ExperimentError):
         service.create(ExperimentSpec(id="d", variants=_variants(2)))
-    assert [e.id for e in service.list(ExperimentStatus.RUNNING)] == ["d"]
+    assert [e.id for e in service.find(ExperimentStatus.RUNNING)] == ["d"]

@@ -11,6 +11,7 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
+from gbrec_core.errors import StoreDownError
 from gbrec_core.monitoring import OnlineMonitor, OnlineStore
 from gbrec_core.settings import Settings
 from gbrec_core.store import ensure_server, stop_server
@@ -43,7 +44,7 @@ def test_a_failed_flush_keeps_the_batch_in_order(tmp_path: Path) -> None:
     monitor = dead_monitor(tmp_path, capacity=10)
     for i in range(8):
         monitor.served(f"r{i}", VERSION, [1])
-    with pytest.raises(redis.ConnectionError):
+    with pytest.raises(StoreDownError):
         monitor.flush()
     assert buffered_ids(monitor) == [f"r{i}" for i in range(8)]
     for i in range(8, 12):  # still bounded: the oldest go first
@@ -59,7 +60,7 @@ def test_the_buffer_is_written_once_redis_is_back(
     stop_server(settings)
     for i in range(30):
         monitor.served_at(f"o{i}", VERSION, [1, 2, 3], T0)
-    with pytest.raises(redis.ConnectionError):
+    with pytest.raises(StoreDownError):
         monitor.flush()
     assert len(monitor) == 30
     ensure_server(settings)

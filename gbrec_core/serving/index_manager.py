@@ -1,4 +1,4 @@
-"""The vector index this API process searches for similarBooks.
+"""The vector index this serving process searches for similar books.
 
 It serves the pipeline's index of the serving version: the shard set the
 ``vector_index`` asset wrote under ``$GBREC_HOME/indices/<version>/<GBREC_INDEX_KIND>``
@@ -38,10 +38,11 @@ from gbrec_core.index import (
     save_embeddings,
 )
 from gbrec_core.index.factory import SHARD_SET
-from gbrec_core.serving import FALLBACK_VERSION, ModelServer
+from gbrec_core.serving.embedding_search import EmbeddingSearch
+from gbrec_core.serving.index_info import DEGRADED, HEALTHY, IndexBuildInfo, VectorIndexStatus
+from gbrec_core.serving.server import ModelServer
+from gbrec_core.serving.types import FALLBACK_VERSION
 from gbrec_core.settings import Settings
-from gbrec_graphql.index.info import DEGRADED, HEALTHY, IndexBuildInfo
-from gbrec_graphql.index.search import EmbeddingSearch
 
 log = logging.getLogger(__name__)
 
@@ -116,6 +117,10 @@ class IndexManager:
             "error": info.error,
             "rebuilding": self.rebuilding,
         }
+
+    def status(self) -> VectorIndexStatus:
+        """What a client sees of the index (``vectorIndex`` in the API)."""
+        return VectorIndexStatus.of(self.settings.vector_backend, self.stats(), self.info)
 
     def close(self) -> None:
         self._closed = True

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import uuid
 
-from gbrec_graphql.request_ids import RequestIds
+from gbrec_core.serving.request_ids import RequestIds
 
 
 def test_ids_are_uuid4_hex_and_unique_across_threads() -> None:

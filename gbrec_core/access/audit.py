@@ -1,4 +1,4 @@
-"""The audit trail: one Redis stream entry per admin mutation, newest read first.
+"""The audit trail: one Redis stream entry per admin action, newest read first.
 
 A stream (not a list) because entries get time-ordered ids that double as stable
 pagination cursors and ``XADD MAXLEN ~`` caps memory without a sweeper.
@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, cast
 
-import redis
 import redis.asyncio as aioredis
 
 from gbrec_core.errors import InvalidInputError, UnavailableError
+from gbrec_core.store.errors import async_store_call
 
 STREAM = "gbrec:audit"
 log = logging.getLogger(__name__)
@@ -57,11 +57,11 @@ class AuditLog:
             "at": datetime.now(UTC).isoformat(),
         }
         try:
-            await self._client.xadd(STREAM, fields, maxlen=self._max_entries, approximate=True)  # type: ignore[arg-type]
-        except (redis.RedisError, OSError) as e:
+            await self._append(fields)
+        except UnavailableError as e:
             # The mutation already happened; losing its audit line must be loud.
             log.error("audit write failed for %s by %s: %s", operation, key_id, e)
-            raise UnavailableError("audit log unavailable: Redis unreachable") from e
+            raise
 
     async def page(self, *, first: int, after: str | None) -> AuditPage:
         """Up to ``first`` records older than cursor ``after`` (newest first)."""
@@ -70,15 +70,20 @@ class AuditLog:
         if after is not None and not _is_stream_id(after):
             raise InvalidInputError("after must be a cursor returned by auditLog")
         upper = f"({after}" if after else "+"
-        try:
-            found = await self._client.xrevrange(STREAM, max=upper, min="-", count=first + 1)
-        except (redis.RedisError, OSError) as e:
-            raise UnavailableError("audit log unavailable: Redis unreachable") from e
+        found = await self._read(upper, first + 1)
         # The client decodes responses, so ids and fields are str.
         rows = cast(list[tuple[str, dict[str, str]]], found or [])
         records = [_record(entry_id, fields) for entry_id, fields in rows[:first]]
         next_cursor = records[-1].id if len(rows) > first else None
         return AuditPage(records=records, next_cursor=next_cursor)
+
+    @async_store_call("audit log")
+    async def _append(self, fields: dict[str, str]) -> None:
+        await self._client.xadd(STREAM, fields, maxlen=self._max_entries, approximate=True)  # type: ignore[arg-type]
+
+    @async_store_call("audit log")
+    async def _read(self, upper: str, count: int) -> object:
+        return await self._client.xrevrange(STREAM, max=upper, min="-", count=count)
 
 
 def _is_stream_id(value: str) -> bool:
