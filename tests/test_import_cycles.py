@@ -3,9 +3,10 @@
 Every module-level import (also those under ``if TYPE_CHECKING:`` and ``try:``) is an
 edge to the module it names: ``from a.b import c`` points at ``a.b.c`` when that is a
 module, else at ``a.b``; and, as Python runs them first, at the ``__init__`` of every
-package above it that does not also contain the importer. Imports inside functions are deliberate deferrals (optional
-dependencies, process entry points) and are not edges. A cycle means two modules can
-only be understood, tested and type-checked together: it fails with the cycle named.
+package above it that does not also contain the importer. Imports inside functions
+are deliberate deferrals (optional dependencies, process entry points), not edges.
+A cycle means two modules can only be understood, tested and type-checked together:
+the test fails with the cycle named.
 """
 
 from __future__ import annotations

@@ -131,11 +131,11 @@ def test_degradation_sensor_retrains_when_live_clicks_drop(
 
     from starlette.testclient import TestClient
 
+    from gbrec_core.access import Scope, create_key
     from gbrec_core.experiments.types import Event, EventType
     from gbrec_core.monitoring import OnlineMonitor
     from gbrec_core.store import connect
     from gbrec_graphql.app import create_app
-    from gbrec_core.access import Scope, create_key
 
     base, instance, _ = built
     # The sensor's settings resource reads the online knobs from the environment.
@@ -218,10 +218,10 @@ def test_demo_experiment_champion_vs_baseline_runs_after_materialize(
 ) -> None:
     from starlette.testclient import TestClient
 
+    from gbrec_core.access import Scope, create_key
     from gbrec_core.cli.demo import EXAMPLE_QUERIES
     from gbrec_core.store import connect
     from gbrec_graphql.app import create_app
-    from gbrec_core.access import Scope, create_key
 
     settings, _, _ = built
     registry = ModelRegistry(settings)

@@ -28,10 +28,10 @@ import uvicorn
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
+from gbrec_core.access import Scope, create_key
 from gbrec_core.settings import Settings
 from gbrec_core.store import connect, stop_server
 from gbrec_graphql.app import create_app
-from gbrec_core.access import Scope, create_key
 from gbrec_graphql.dashboard import ASSETS, PAGE, read_static
 
 CHROMIUM = Path("/usr/bin/chromium")

@@ -50,8 +50,8 @@ def fleet(tmp_path_factory: pytest.TempPathFactory) -> Fleet:
 
 @pytest.fixture
 def keys(drill: Drill) -> Iterator[dict[str, str]]:
-    from gbrec_core.store import connect, stop_server
     from gbrec_core.access import Scope, create_key
+    from gbrec_core.store import connect, stop_server
 
     client = connect(drill.settings)  # starts this home's embedded redis-server
     yield {s.label: create_key(client, s).key for s in (Scope.ADMIN, Scope.EVENTS)}

@@ -17,12 +17,12 @@ import pandas as pd
 import pytest
 from starlette.testclient import TestClient
 
+from gbrec_core.access import Scope, create_key
 from gbrec_core.models import make_recommender
 from gbrec_core.registry import ModelRegistry
 from gbrec_core.settings import Settings
 from gbrec_core.store import connect, stop_server
 from gbrec_graphql.app import create_app
-from gbrec_core.access import Scope, create_key
 
 USERS, BOOKS = 200, 400
 RECOMMEND = """query R($u: Int!, $n: Int! = 5) { recommendations(userId: $u, limit: $n) {

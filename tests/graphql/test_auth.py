@@ -147,8 +147,8 @@ def test_cli_keys_create_json_is_usable_by_the_server(api: Api) -> None:
 
 
 def test_rate_limit_on_mutations(api: Api) -> None:
-    from gbrec_core.store import connect
     from gbrec_core.access import Scope, create_key
+    from gbrec_core.store import connect
 
     key = create_key(connect(api.settings), Scope.ADMIN).key
     services = api.client.app.state.services  # type: ignore[attr-defined]

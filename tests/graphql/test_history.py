@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from gbrec_core.experiments import ExperimentService
-from gbrec_core.store import connect
 from gbrec_core.experiments.sweeper import sweep
+from gbrec_core.store import connect
 from gbrec_graphql.experiments.history import thin
 
 from .conftest import Api

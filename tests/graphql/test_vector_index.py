@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 from starlette.testclient import TestClient
 
+from gbrec_core.access import Scope, create_key
 from gbrec_core.index import (
     EMBEDDINGS_DIR,
     build_shard,
@@ -28,7 +29,6 @@ from gbrec_core.registry import ModelRegistry
 from gbrec_core.settings import Settings
 from gbrec_core.store import connect, stop_server
 from gbrec_graphql.app import create_app
-from gbrec_core.access import Scope, create_key
 
 from .conftest import Api, api_settings, catalogue, ratings, register_models
 
