@@ -275,7 +275,7 @@ class Recommender(ABC):
         """An unfitted model from a saved config; an invalid one is a ``ModelLoadError``."""
         try:
             return cls(**config)
-        except InvalidInputError as e:
+        except (InvalidInputError, TypeError, ValueError) as e:  # e.g. a string for a number
             raise ModelLoadError(f"saved {cls.name} config is invalid: {e}") from e
 
     # ---- what a model implements -------------------------------------------------------------

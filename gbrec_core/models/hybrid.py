@@ -127,7 +127,7 @@ def part_config_from_json(family: str, values: Mapping[str, Any]) -> PartConfig:
     }
     try:
         return build_config(classes[family], None, values)
-    except (KeyError, InvalidInputError) as e:
+    except (KeyError, InvalidInputError, TypeError, ValueError) as e:
         raise ModelLoadError(f"saved hybrid part '{family}' has an invalid config: {e}") from e
 
 

@@ -153,6 +153,8 @@ def test_version_1_hybrid_loads_and_scores_the_same(
         ({}, {"ease": {"l2": -1.0}}),
         ({}, {"no_such_knob": 1}),
         ({}, {"als_candidates": "fast"}),
+        ({}, {"validation_fraction": "high"}),
+        ({}, {"als_candidates": [{"factors": "many"}]}),
     ],
 )
 def test_unreadable_saved_configs_raise_model_load_error(
