@@ -13,7 +13,7 @@ from gbrec_core.models.ease import EASEConfig, EASERecommender
 from gbrec_core.models.features import books_with_tags
 from gbrec_core.models.hybrid import HybridConfig, HybridRecommender
 from gbrec_core.models.persistence import read_manifest
-from gbrec_core.models.popularity import PopularityRecommender
+from gbrec_core.models.popularity import PopularityConfig, PopularityRecommender
 
 _REGISTRY: dict[str, type[Recommender]] = {
     cls.name: cls
@@ -33,7 +33,12 @@ def available_models() -> list[str]:
 
 
 def make_recommender(name: str, **config: Any) -> Recommender:
-    """Build an unfitted model by name, with its config as keyword arguments."""
+    """Build an unfitted model by name, with its config as keyword arguments.
+
+    Keywords are the fields of the model's ``<Name>Config`` (nested configs may be
+    mappings); ``config=<Name>Config(...)`` passes a typed config. Unknown names and
+    invalid configs raise ``InvalidInputError``.
+    """
     try:
         cls = _REGISTRY[name]
     except KeyError:
@@ -63,6 +68,7 @@ __all__ = [
     "HybridConfig",
     "HybridRecommender",
     "ItemVectors",
+    "PopularityConfig",
     "PopularityRecommender",
     "Recommender",
     "available_models",

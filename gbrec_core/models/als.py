@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Literal, get_args
 
 import numpy as np
 import pandas as pd
@@ -17,6 +17,7 @@ import scipy.sparse as sp
 
 from gbrec_core.errors import InvalidInputError
 from gbrec_core.models.base import ItemVectors, Recommender
+from gbrec_core.models.config import build_config
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +26,11 @@ Confidence = Literal["linear", "log", "binary", "liked", "raw"]
 
 @dataclasses.dataclass(frozen=True)
 class ALSConfig:
-    """ALS knobs; defaults tuned on two synthetic generators (see docs/models.md)."""
+    """ALS knobs; defaults tuned on two synthetic generators (see docs/models.md).
+
+    Invariants: ``factors, iterations >= 1``; ``regularization, alpha >= 0``;
+    ``confidence`` one of :data:`Confidence`; ``num_threads >= 0`` (0: all cores).
+    """
 
     factors: int = 64
     iterations: int = 15
@@ -40,6 +45,12 @@ class ALSConfig:
             raise InvalidInputError("factors and iterations must be >= 1")
         if self.regularization < 0 or self.alpha < 0:
             raise InvalidInputError("regularization and alpha must be >= 0")
+        if self.confidence not in get_args(Confidence):
+            raise InvalidInputError(
+                f"confidence must be one of {get_args(Confidence)}, got {self.confidence!r}"
+            )
+        if self.num_threads < 0:
+            raise InvalidInputError("num_threads must be >= 0")
 
 
 def confidence(ratings: np.ndarray, alpha: float, kind: Confidence) -> np.ndarray:
@@ -70,9 +81,10 @@ class ALSRecommender(Recommender):
 
     name: ClassVar[str] = "als"
 
-    def __init__(self, **config: object) -> None:
+    def __init__(self, config: ALSConfig | None = None, **overrides: Any) -> None:
+        """``config`` (default ``ALSConfig()``) with ``overrides`` of its fields."""
         super().__init__()
-        self.config = ALSConfig(**config)  # type: ignore[arg-type]
+        self.config = build_config(ALSConfig, config, overrides)
         self.user_factors: np.ndarray | None = None
         self.item_factors: np.ndarray | None = None
 

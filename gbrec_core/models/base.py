@@ -19,8 +19,9 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from gbrec_core.errors import InvalidInputError, NotFittedError
+from gbrec_core.errors import InvalidInputError, ModelLoadError, NotFittedError
 from gbrec_core.models import persistence
+from gbrec_core.models.config import config_to_json
 
 BATCH_USERS = 2048
 # Ids up to this bound (or 8x the id count) use a dense lookup table: O(n) instead of
@@ -110,21 +111,25 @@ class Recommender(ABC):
             catalogue = np.concatenate([catalogue, books["book_id"].to_numpy()])
         users = IdMap.from_values(ratings["user_id"].to_numpy())
         items = IdMap.from_values(catalogue)
-        self._fit_on(users, items, interactions(ratings, users, items), ratings, books)
-        return self
+        return self.fit_prepared(users, items, interactions(ratings, users, items), ratings, books)
 
-    def _fit_on(
+    def fit_prepared(
         self,
         users: IdMap,
         items: IdMap,
         seen: sp.csr_matrix,
         ratings: pd.DataFrame,
         books: pd.DataFrame | None,
-    ) -> None:
-        """Fit on a prepared rating matrix (lets an ensemble share one across its parts)."""
+    ) -> Self:
+        """Fit on a prepared rating matrix (lets an ensemble share one across its parts).
+
+        ``seen`` is ``interactions(ratings, users, items)`` or a matrix in the same
+        index space; ``items`` may hold books nobody rated (the catalogue).
+        """
         self.users, self.items, self.seen = users, items, seen
         self.popularity = popularity_of(seen)
         self._fit(ratings, books)
+        return self
 
     def recommend(
         self, user_ids: np.ndarray, k: int = 10, exclude_seen: bool = True
@@ -157,6 +162,30 @@ class Recommender(ABC):
         top, top_scores = top_k(scores, k)
         return np.where(top >= 0, items.ids[np.maximum(top, 0)], -1), top_scores
 
+    def score(self, user_ids: np.ndarray) -> np.ndarray:
+        """Full-catalogue scores, shape (n_users, n_items), for data-set user ids.
+
+        Column ``j`` scores book ``items.ids[j]``; higher is better, and the scale is the
+        model's own (not comparable across models). Seen books are not masked; unknown
+        users get the popularity scores. ``recommend`` ranks exactly these scores.
+        """
+        users, _ = self._require_fitted()
+        return self._scores_for(users.index_of(np.atleast_1d(np.asarray(user_ids))))
+
+    def score_rows(self, user_rows: np.ndarray) -> np.ndarray:
+        """Like :meth:`score`, for known users given by their row in ``users`` (dense
+        indices, every one in ``[0, len(users))``, else ``InvalidInputError``)."""
+        users, _ = self._require_fitted()
+        rows = _check_rows(user_rows, len(users), "user")
+        return self._score_known(rows)
+
+    def similarity_rows(self, item_rows: np.ndarray) -> np.ndarray:
+        """Dense item-item similarity, shape (len(item_rows), n_items), for books given by
+        their row in ``items`` (all in range); what :meth:`similar_items` ranks (with
+        the book itself included)."""
+        _, items = self._require_fitted()
+        return self._item_similarity(_check_rows(item_rows, len(items), "item"))
+
     def item_vectors(self) -> ItemVectors | None:
         """Embeddings for a vector index, when the model has them."""
         return None
@@ -170,15 +199,54 @@ class Recommender(ABC):
         return self.seen is not None
 
     def config_dict(self) -> dict[str, Any]:
+        """The typed config as JSON-ready values (what ``save`` writes and ``load`` reads)."""
         config = getattr(self, "config", None)
-        return dataclasses.asdict(config) if dataclasses.is_dataclass(config) else {}  # type: ignore[arg-type]
+        if dataclasses.is_dataclass(config) and not isinstance(config, type):
+            return config_to_json(config)
+        return {}
+
+    def learned_state(self) -> dict[str, np.ndarray]:
+        """What fitting learned beyond ids, history and popularity, as named arrays;
+        :meth:`restore` rebuilds the fitted model from it."""
+        self._require_fitted()
+        return self._state()
+
+    def restore(
+        self,
+        users: IdMap,
+        items: IdMap,
+        seen: sp.csr_matrix,
+        popularity: np.ndarray,
+        state: dict[str, np.ndarray],
+    ) -> Self:
+        """Make this model the fitted one whose :meth:`learned_state` was ``state``, over
+        the given id maps, history and popularity (this model's config must be the one
+        it was fitted with)."""
+        self.users, self.items = users, items
+        self.use_history(seen, popularity)
+        self._restore(state)
+        return self
+
+    def use_history(self, seen: sp.csr_matrix, popularity: np.ndarray) -> None:
+        """Score and mask seen books with this history from now on (learned state kept).
+
+        ``seen`` is users x items in this model's index space; ``popularity`` is
+        ``popularity_of`` some matrix of that space (the unknown-user fallback).
+        """
+        if self.users is None or self.items is None:
+            raise NotFittedError(f"{type(self).__name__} has no id maps; fit or restore it")
+        if seen.shape != (len(self.users), len(self.items)) or popularity.shape != (
+            len(self.items),
+        ):
+            raise InvalidInputError("history and popularity must match the model's id maps")
+        self.seen, self.popularity = seen, popularity
 
     # ---- persistence ---------------------------------------------------------------------
     def save(self, path: str | Path) -> Path:
         """Write the model to a directory (versioned format, checksummed)."""
         users, items = self._require_fitted()
         assert self.seen is not None and self.popularity is not None
-        arrays = {
+        arrays: dict[str, np.ndarray] = {
             "users": users.ids,
             "items": items.ids,
             "seen_data": self.seen.data,
@@ -194,20 +262,21 @@ class Recommender(ABC):
         """Read a model written by :meth:`save`; raises ``ModelLoadError`` when invalid."""
         _, config, arrays = persistence.read_model(Path(path), expected=cls.name)
         model = cls._from_config(config)
-        model.users = IdMap(arrays["users"])
-        model.items = IdMap(arrays["items"])
-        shape = (len(model.users), len(model.items))
-        model.seen = sp.csr_matrix(
-            (arrays["seen_data"], arrays["seen_indices"], arrays["seen_indptr"]), shape=shape
+        users, items = IdMap(arrays["users"]), IdMap(arrays["items"])
+        seen = sp.csr_matrix(
+            (arrays["seen_data"], arrays["seen_indices"], arrays["seen_indptr"]),
+            shape=(len(users), len(items)),
         )
-        model.popularity = arrays["popularity"]
         state = {k.removeprefix("state_"): v for k, v in arrays.items() if k.startswith("state_")}
-        model._restore(state)
-        return model
+        return model.restore(users, items, seen, arrays["popularity"], state)
 
     @classmethod
     def _from_config(cls, config: dict[str, Any]) -> Self:
-        return cls(**config)
+        """An unfitted model from a saved config; an invalid one is a ``ModelLoadError``."""
+        try:
+            return cls(**config)
+        except (InvalidInputError, TypeError, ValueError) as e:  # e.g. a string for a number
+            raise ModelLoadError(f"saved {cls.name} config is invalid: {e}") from e
 
     # ---- what a model implements -------------------------------------------------------------
     @abstractmethod
@@ -342,6 +411,15 @@ def _check_columns(ratings: pd.DataFrame) -> None:
     missing = {"user_id", "book_id", "rating"} - set(ratings.columns)
     if missing:
         raise InvalidInputError(f"ratings is missing columns: {sorted(missing)}")
+
+
+def _check_rows(rows: np.ndarray, n: int, what: str) -> np.ndarray:
+    rows = np.asarray(rows)
+    if rows.ndim != 1 or rows.dtype.kind not in "iu":
+        raise InvalidInputError(f"{what} rows must be a 1-d integer array")
+    if rows.size and (int(rows.min()) < 0 or int(rows.max()) >= n):
+        raise InvalidInputError(f"{what} rows must lie in [0, {n})")
+    return rows
 
 
 def _check_k(k: int) -> None:

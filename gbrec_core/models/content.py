@@ -9,7 +9,7 @@ nobody rated are still in the catalogue, so this model serves cold-start books.
 from __future__ import annotations
 
 import dataclasses
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -17,17 +17,24 @@ import scipy.sparse as sp
 
 from gbrec_core.errors import InvalidInputError
 from gbrec_core.models.base import Recommender
+from gbrec_core.models.config import build_config
 from gbrec_core.models.features import tfidf_matrix
 
 
 @dataclasses.dataclass(frozen=True)
 class ContentConfig:
-    """``like_threshold``: ratings that define a user's profile (all ratings if none)."""
+    """``like_threshold``: ratings that define a user's profile (all ratings if none);
+    ``author_weight``: weight of the author terms against the tags.
+
+    Invariants: ``like_threshold`` is an integer rating; ``author_weight >= 0``.
+    """
 
     like_threshold: int = 4
     author_weight: float = 2.0
 
     def __post_init__(self) -> None:
+        if isinstance(self.like_threshold, bool) or not isinstance(self.like_threshold, int):
+            raise InvalidInputError(f"like_threshold must be an int, got {self.like_threshold!r}")
         if self.author_weight < 0:
             raise InvalidInputError("author_weight must be >= 0")
 
@@ -37,9 +44,10 @@ class ContentRecommender(Recommender):
 
     name: ClassVar[str] = "content"
 
-    def __init__(self, **config: object) -> None:
+    def __init__(self, config: ContentConfig | None = None, **overrides: Any) -> None:
+        """``config`` (default ``ContentConfig()``) with ``overrides`` of its fields."""
         super().__init__()
-        self.config = ContentConfig(**config)  # type: ignore[arg-type]
+        self.config = build_config(ContentConfig, config, overrides)
         self.features: sp.csr_matrix | None = None
 
     @property

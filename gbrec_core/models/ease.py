@@ -20,13 +20,17 @@ import scipy.sparse as sp
 
 from gbrec_core.errors import InvalidInputError, ModelError
 from gbrec_core.models.base import IdMap, Recommender, popularity_of
+from gbrec_core.models.config import build_config
 
 log = logging.getLogger(__name__)
 
 
 @dataclasses.dataclass(frozen=True)
 class EASEConfig:
-    """``l2`` is EASE's lambda; ``max_items`` bounds the dense item-item matrix."""
+    """``l2`` is EASE's lambda; ``max_items`` bounds the dense item-item matrix.
+
+    Invariants: ``l2 > 0``; ``max_items, gram_block >= 1``.
+    """
 
     l2: float = 500.0
     max_items: int = 20_000
@@ -44,9 +48,10 @@ class EASERecommender(Recommender):
 
     name: ClassVar[str] = "ease"
 
-    def __init__(self, **config: object) -> None:
+    def __init__(self, config: EASEConfig | None = None, **overrides: Any) -> None:
+        """``config`` (default ``EASEConfig()``) with ``overrides`` of its fields."""
         super().__init__()
-        self.config = EASEConfig(**config)  # type: ignore[arg-type]
+        self.config = build_config(EASEConfig, config, overrides)
         self.weights: np.ndarray | None = None
         self.modelled: np.ndarray | None = None
         # A Gram matrix handed over by `ease_grid` (consumed by the next fit).
@@ -113,20 +118,22 @@ def ease_grid(
     seen: sp.csr_matrix,
     ratings: pd.DataFrame,
     l2s: Sequence[float],
-    config: dict[str, Any],
+    config: EASEConfig,
 ) -> Iterator[EASERecommender]:
-    """EASE fitted for each lambda in turn, sharing one Gram matrix (built once).
+    """EASE fitted for each lambda in turn (``config`` with ``l2`` replaced), sharing one
+    Gram matrix (built once).
 
     Yields lazily so a caller keeps only the models it needs: each holds an
     ``n x n`` matrix.
     """
-    base = EASEConfig(**{**config, "l2": float(l2s[0])})
-    shared = item_gram(seen, modelled_items(popularity_of(seen), base.max_items), base.gram_block)
+    shared = item_gram(
+        seen, modelled_items(popularity_of(seen), config.max_items), config.gram_block
+    )
     for n, l2 in enumerate(l2s):
-        model = EASERecommender(**{**config, "l2": float(l2)})
+        model = EASERecommender(dataclasses.replace(config, l2=float(l2)))
         # The solve overwrites its input: the last lambda may consume the shared copy.
         model._given_gram = shared if n == len(l2s) - 1 else shared.copy()
-        model._fit_on(users, items, seen, ratings, None)
+        model.fit_prepared(users, items, seen, ratings, None)
         yield model
 
 

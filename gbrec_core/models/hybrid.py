@@ -11,6 +11,10 @@ Parts are fitted once, on the training data minus the validation users' held-out
 tail; at the end they score with the full history (ALS re-solves those users'
 factors), so there is no second fit. ``weight=w`` keeps the old fixed blend
 ``(1 - w) * z(cf) + w * z(content)`` without validation.
+
+Parts are combined through their public methods only (``fit_prepared``,
+``score_rows``, ``similarity_rows``, ``use_history``, ``learned_state``, ``restore``);
+each part's config is typed (``HybridConfig.ease``/``als``/``content``).
 """
 
 from __future__ import annotations
@@ -19,17 +23,19 @@ import dataclasses
 import json
 import logging
 import time
+from collections.abc import Iterator, Mapping
 from typing import Any, ClassVar, Literal
 
 import numpy as np
 import pandas as pd
 
 from gbrec_core.errors import InvalidInputError, ModelLoadError
-from gbrec_core.models.als import ALSRecommender
+from gbrec_core.models.als import ALSConfig, ALSRecommender
 from gbrec_core.models.base import ItemVectors, Recommender
-from gbrec_core.models.content import ContentRecommender
-from gbrec_core.models.ease import EASERecommender, ease_grid, mean_item_degree
-from gbrec_core.models.popularity import PopularityRecommender
+from gbrec_core.models.config import build_config, check_config_type, config_to_json
+from gbrec_core.models.content import ContentConfig, ContentRecommender
+from gbrec_core.models.ease import EASEConfig, EASERecommender, ease_grid, mean_item_degree
+from gbrec_core.models.popularity import PopularityConfig, PopularityRecommender
 from gbrec_core.models.selection import (
     ValidationSplit,
     choose_weights,
@@ -44,24 +50,27 @@ DEFAULT_GRID = (0.0, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 1.0)
 FAMILIES = ("ease", "als", "content", "popularity")
 # implicit's library defaults (ratings as confidences, alpha 1, regularisation 0.01):
 # always a candidate, so validation can only move away from it by measured gains.
-IMPLICIT_DEFAULTS: dict[str, Any] = {"confidence": "raw", "alpha": 1.0, "regularization": 0.01}
-_CLASSES: dict[str, type[Recommender]] = {
-    "ease": EASERecommender,
-    "als": ALSRecommender,
-    "content": ContentRecommender,
-    "popularity": PopularityRecommender,
-}
+IMPLICIT_DEFAULTS = ALSConfig(confidence="raw", alpha=1.0, regularization=0.01)
+
+PartConfig = EASEConfig | ALSConfig | ContentConfig | PopularityConfig
 
 
 @dataclasses.dataclass(frozen=True)
 class HybridConfig:
-    """``cf``/``cf_config``: the CF part of a fixed blend (and its config in the ensemble);
-    ``parts``: ensemble candidates; ``l2_grid``: EASE lambdas as multiples of the mean
-    item degree, tried upwards while validation NDCG improves."""
+    """The ensemble's knobs and each part's typed config.
+
+    ``ease`` / ``als``: that part's config, fixed (no search); ``None`` (default) lets
+    validation choose: EASE's lambda among ``l2_grid`` (multiples of the mean item
+    degree, tried upwards while validation NDCG improves; other knobs default), ALS
+    among ``als_candidates``. ``content``: the content part's config. ``cf``: the CF
+    part of the fixed blend ``weight=w`` (its config, or the default when ``None``).
+    ``parts``: ensemble candidates, a non-empty subset of ``FAMILIES``.
+    """
 
     cf: Literal["als", "ease"] = "ease"
-    cf_config: dict[str, Any] = dataclasses.field(default_factory=dict)
-    content_config: dict[str, Any] = dataclasses.field(default_factory=dict)
+    ease: EASEConfig | None = None
+    als: ALSConfig | None = None
+    content: ContentConfig = dataclasses.field(default_factory=ContentConfig)
     weight: float | None = None
     weight_grid: tuple[float, ...] = DEFAULT_GRID
     validation_fraction: float = 0.2
@@ -69,7 +78,7 @@ class HybridConfig:
     seed: int = 0
     parts: tuple[str, ...] = FAMILIES
     l2_grid: tuple[float, ...] = (2.0, 8.0, 32.0)
-    als_candidates: tuple[dict[str, Any], ...] = ({}, IMPLICIT_DEFAULTS)
+    als_candidates: tuple[ALSConfig, ...] = (ALSConfig(), IMPLICIT_DEFAULTS)
 
     def __post_init__(self) -> None:
         if self.cf not in ("als", "ease"):
@@ -83,20 +92,55 @@ class HybridConfig:
             raise InvalidInputError(f"hybrid parts must be among {FAMILIES}, got {self.parts}")
         if not self.l2_grid or min(self.l2_grid) <= 0 or not self.als_candidates:
             raise InvalidInputError("l2_grid must be positive and als_candidates non-empty")
+        self._check_part_types()
         for name in ("weight_grid", "l2_grid"):
             object.__setattr__(self, name, tuple(float(w) for w in getattr(self, name)))
         object.__setattr__(self, "parts", tuple(self.parts))
-        object.__setattr__(self, "als_candidates", tuple(dict(c) for c in self.als_candidates))
+        object.__setattr__(self, "als_candidates", tuple(self.als_candidates))
+
+    def _check_part_types(self) -> None:
+        check_config_type("ease", self.ease, EASEConfig, type(None))
+        check_config_type("als", self.als, ALSConfig, type(None))
+        check_config_type("content", self.content, ContentConfig)
+        for candidate in self.als_candidates:
+            check_config_type("als_candidates entry", candidate, ALSConfig)
+
+
+def make_part(config: PartConfig) -> Recommender:
+    """The unfitted model a part config belongs to."""
+    if isinstance(config, EASEConfig):
+        return EASERecommender(config)
+    if isinstance(config, ALSConfig):
+        return ALSRecommender(config)
+    if isinstance(config, ContentConfig):
+        return ContentRecommender(config)
+    return PopularityRecommender(config)
+
+
+def part_config_from_json(family: str, values: Mapping[str, Any]) -> PartConfig:
+    """A saved part config (possibly partial: missing knobs take their defaults)."""
+    classes: dict[str, type[PartConfig]] = {
+        "ease": EASEConfig,
+        "als": ALSConfig,
+        "content": ContentConfig,
+        "popularity": PopularityConfig,
+    }
+    try:
+        return build_config(classes[family], None, values)
+    except (KeyError, InvalidInputError, TypeError, ValueError) as e:
+        raise ModelLoadError(f"saved hybrid part '{family}' has an invalid config: {e}") from e
 
 
 class HybridRecommender(Recommender):
     name: ClassVar[str] = "hybrid"
 
-    def __init__(self, **config: Any) -> None:
+    def __init__(self, config: HybridConfig | None = None, **overrides: Any) -> None:
+        """``config`` (default ``HybridConfig()``) with ``overrides`` of its fields;
+        nested part configs may be given as mappings (``ease={"l2": 10.0}``)."""
         super().__init__()
-        self.config = HybridConfig(**config)
+        self.config = build_config(HybridConfig, config, overrides)
         self.mix: dict[str, float] = {}
-        self.chosen: dict[str, dict[str, Any]] = {}
+        self.chosen: dict[str, PartConfig] = {}
         self.components: dict[str, Recommender] = {}
 
     @property
@@ -104,10 +148,15 @@ class HybridRecommender(Recommender):
         """Weight of the content part (0 when content is not in the blend)."""
         return self.mix.get("content", 0.0)
 
-    def part_config(self, family: str) -> dict[str, Any]:
+    def part_config(self, family: str) -> PartConfig:
+        """The family's configured config, or its default when the hybrid leaves it open."""
+        if family == "ease":
+            return self.config.ease or EASEConfig()
+        if family == "als":
+            return self.config.als or ALSConfig()
         if family == "content":
-            return dict(self.config.content_config)
-        return dict(self.config.cf_config) if family == self.config.cf else {}
+            return self.config.content
+        return PopularityConfig()
 
     def _fit(self, ratings: pd.DataFrame, books: pd.DataFrame | None) -> None:
         assert self.users is not None and self.items is not None and self.seen is not None
@@ -132,19 +181,20 @@ class HybridRecommender(Recommender):
         """The fixed blend of ``cf`` and content (also the fallback without validation data)."""
         assert self.users is not None and self.items is not None and self.seen is not None
         w = self.config.weight or 0.0
-        content = ContentRecommender(**self.config.content_config)
+        content = ContentRecommender(self.config.content)
         if w > 0.0:
-            content._fit_on(self.users, self.items, self.seen, ratings, books)
+            content.fit_prepared(self.users, self.items, self.seen, ratings, books)
             w = w if content.has_features else 0.0
         for family, share in ((self.config.cf, 1.0 - w), ("content", w)):
             if share > 0.0:
-                part: Recommender = content if family == "content" else self._new(family, {})
+                config = self.part_config(family)
+                part = content if family == "content" else make_part(config)
                 if not part.is_fitted:
-                    part._fit_on(self.users, self.items, self.seen, ratings, books)
-                self._keep(family, part, share, self.part_config(family))
+                    part.fit_prepared(self.users, self.items, self.seen, ratings, books)
+                self._keep(family, part, share, config)
 
     def _fit_validated(self, split: ValidationSplit, books: pd.DataFrame | None) -> None:
-        found: list[tuple[float, str, Recommender, dict[str, Any], np.ndarray]] = []
+        found: list[tuple[float, str, Recommender, PartConfig, np.ndarray]] = []
         for family in self.config.parts:
             best = self._best_of(family, split, books)
             if best is not None:
@@ -167,15 +217,14 @@ class HybridRecommender(Recommender):
 
     def _best_of(
         self, family: str, split: ValidationSplit, books: pd.DataFrame | None
-    ) -> tuple[float, Recommender, dict[str, Any], np.ndarray] | None:
+    ) -> tuple[float, Recommender, PartConfig, np.ndarray] | None:
         """The family's best candidate on validation: (ndcg, model, config, z-scores)."""
-        assert self.users is not None and self.items is not None
-        best: tuple[float, Recommender, dict[str, Any], np.ndarray] | None = None
+        best: tuple[float, Recommender, PartConfig, np.ndarray] | None = None
         start = time.perf_counter()
         for config, model in self._candidates(family, split, books):
             if isinstance(model, ContentRecommender) and not model.has_features:
                 return None
-            z = standardise(model._score_known(split.user_idx))
+            z = standardise(model.score_rows(split.user_idx))
             ndcg = split.ndcg(z)
             log.info(
                 "hybrid validation: %s %s ndcg@10=%.4f (%.1f s)",
@@ -192,31 +241,38 @@ class HybridRecommender(Recommender):
             best = (ndcg, model, config, z)
         return best
 
-    def _candidates(self, family: str, split: ValidationSplit, books: pd.DataFrame | None) -> Any:
+    def _candidates(
+        self, family: str, split: ValidationSplit, books: pd.DataFrame | None
+    ) -> Iterator[tuple[PartConfig, Recommender]]:
+        """The family's candidate models, each fitted on the inner split, lazily."""
         assert self.users is not None and self.items is not None
-        base = self.part_config(family)
         if family == "ease":
-            l2s = (
-                [base["l2"]]
-                if "l2" in base
-                else [m * mean_item_degree(split.seen) for m in self.config.l2_grid]
-            )
-            grid = ease_grid(self.users, self.items, split.seen, split.inner, l2s, base)
-            for l2, model in zip(l2s, grid, strict=True):
-                yield {**base, "l2": float(l2)}, model
+            yield from self._ease_candidates(split)
             return
-        configs = [base] if base or family != "als" else list(self.config.als_candidates)
+        configs: tuple[PartConfig, ...] = (self.part_config(family),)
+        if family == "als" and self.config.als is None:
+            configs = self.config.als_candidates
         for config in configs:
-            candidate = self._new(family, config)
-            candidate._fit_on(self.users, self.items, split.seen, split.inner, books)
+            candidate = make_part(config)
+            candidate.fit_prepared(self.users, self.items, split.seen, split.inner, books)
             yield config, candidate
 
-    def _new(self, family: str, config: dict[str, Any]) -> Recommender:
-        return _CLASSES[family](**{**self.part_config(family), **config})
+    def _ease_candidates(self, split: ValidationSplit) -> Iterator[tuple[PartConfig, Recommender]]:
+        """EASE at the configured lambda, or along ``l2_grid`` (one shared Gram matrix)."""
+        assert self.users is not None and self.items is not None
+        fixed = self.config.ease
+        if fixed is not None:
+            l2s = [fixed.l2]
+        else:
+            l2s = [m * mean_item_degree(split.seen) for m in self.config.l2_grid]
+        base = fixed or EASEConfig()
+        for model in ease_grid(self.users, self.items, split.seen, split.inner, l2s, base):
+            yield model.config, model
 
-    def _keep(self, family: str, part: Recommender, share: float, config: dict[str, Any]) -> None:
+    def _keep(self, family: str, part: Recommender, share: float, config: PartConfig) -> None:
+        assert self.seen is not None and self.popularity is not None
         # Score with the full training history (parts may have been fitted on less).
-        part.seen, part.popularity = self.seen, self.popularity
+        part.use_history(self.seen, self.popularity)
         self.components[family] = part
         self.mix[family] = float(share)
         self.chosen[family] = config
@@ -224,14 +280,14 @@ class HybridRecommender(Recommender):
     def _score_known(self, user_idx: np.ndarray) -> np.ndarray:
         total: np.ndarray | None = None
         for family, part in self.components.items():
-            z = standardise(part._score_known(user_idx)) * np.float32(self.mix[family])
+            z = standardise(part.score_rows(user_idx)) * np.float32(self.mix[family])
             total = z if total is None else total + z
         assert total is not None
         return total
 
     def _item_similarity(self, item_idx: np.ndarray) -> np.ndarray:
         family = max(self.mix, key=lambda f: self.mix[f])
-        return self.components[family]._item_similarity(item_idx)
+        return self.components[family].similarity_rows(item_idx)
 
     def item_vectors(self) -> ItemVectors | None:
         """ALS part's factors (candidate generation for an index; hybrid re-ranks)."""
@@ -242,37 +298,32 @@ class HybridRecommender(Recommender):
         part = self.components.get("als")
         return part.user_vectors(user_ids) if part is not None else None
 
-    def config_dict(self) -> dict[str, Any]:
-        config = dataclasses.asdict(self.config)
-        for name in ("weight_grid", "l2_grid", "parts", "als_candidates"):
-            config[name] = list(config[name])
-        return config
-
     def _state(self) -> dict[str, np.ndarray]:
+        chosen = {family: config_to_json(config) for family, config in self.chosen.items()}
         state = {
             "mix": np.asarray([self.mix.get(f, 0.0) for f in FAMILIES], dtype=np.float64),
-            "chosen": np.asarray(json.dumps(self.chosen, sort_keys=True)),
+            "chosen": np.asarray(json.dumps(chosen, sort_keys=True)),
         }
         for family, part in self.components.items():
-            state.update({f"{family}.{k}": v for k, v in part._state().items()})
+            state.update({f"{family}.{k}": v for k, v in part.learned_state().items()})
         return state
 
     def _restore(self, state: dict[str, np.ndarray]) -> None:
+        assert self.users is not None and self.items is not None
+        assert self.seen is not None and self.popularity is not None
         if "mix" not in state:
             raise ModelLoadError("hybrid model saved by an older gbrec; retrain it")
-        self.chosen = json.loads(str(state["chosen"]))
-        self.mix, self.components = {}, {}
+        chosen = json.loads(str(state["chosen"]))
+        self.mix, self.chosen, self.components = {}, {}, {}
         for family, share in zip(FAMILIES, state["mix"], strict=True):
             if share <= 0.0:
                 continue
-            part = self._new(family, self.chosen.get(family, {}))
-            part.users, part.items = self.users, self.items
-            part.seen, part.popularity = self.seen, self.popularity
-            part._restore(
-                {
-                    k.removeprefix(f"{family}."): v
-                    for k, v in state.items()
-                    if k.startswith(f"{family}.")
-                }
+            config = part_config_from_json(family, chosen.get(family, {}))
+            prefix = f"{family}."
+            part_state = {
+                k.removeprefix(prefix): v for k, v in state.items() if k.startswith(prefix)
+            }
+            self.components[family] = make_part(config).restore(
+                self.users, self.items, self.seen, self.popularity, part_state
             )
-            self.components[family], self.mix[family] = part, float(share)
+            self.mix[family], self.chosen[family] = float(share), config

@@ -3,6 +3,10 @@
 A saved model is a directory holding ``manifest.json`` (format name and version,
 model name, config, per-array SHA-256) and ``arrays.npz``. Writes go to a temporary
 directory that is renamed into place, so a reader never sees half a model.
+
+Version 2 stores the hybrid's nested part configs as typed fields (``ease``, ``als``,
+``content``); version 1 held them as ``cf_config`` / ``content_config`` dicts. Version
+1 models still load: their config is upgraded on read (:func:`upgrade_config`).
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ import json
 import shutil
 import tempfile
 import zipfile
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +25,9 @@ import numpy as np
 from gbrec_core.errors import ModelLoadError
 
 FORMAT = "gbrec-model"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+# Older versions this reader still understands (their configs are upgraded on read).
+READABLE_VERSIONS = (1, 2)
 MANIFEST = "manifest.json"
 ARRAYS = "arrays.npz"
 
@@ -59,12 +66,19 @@ def write_model(
 
 def read_manifest(path: Path) -> dict[str, Any]:
     return read_versioned_json(
-        path / MANIFEST, fmt=FORMAT, version=FORMAT_VERSION, what="saved gbrec model"
+        path / MANIFEST,
+        fmt=FORMAT,
+        version=FORMAT_VERSION,
+        what="saved gbrec model",
+        older=READABLE_VERSIONS,
     )
 
 
-def read_versioned_json(file: Path, *, fmt: str, version: int, what: str) -> dict[str, Any]:
-    """A JSON manifest whose ``format`` and ``format_version`` must match; else ModelLoadError."""
+def read_versioned_json(
+    file: Path, *, fmt: str, version: int, what: str, older: Collection[int] = ()
+) -> dict[str, Any]:
+    """A JSON manifest whose ``format`` must match and whose ``format_version`` is
+    ``version`` or one of ``older``; else ModelLoadError."""
     try:
         manifest = json.loads(file.read_text())
     except FileNotFoundError as e:
@@ -73,7 +87,7 @@ def read_versioned_json(file: Path, *, fmt: str, version: int, what: str) -> dic
         raise ModelLoadError(f"{file} is unreadable: {e}") from e
     if not isinstance(manifest, dict) or manifest.get("format") != fmt:
         raise ModelLoadError(f"{file.parent} holds a foreign file, not a {fmt}")
-    if manifest.get("format_version") != version:
+    if manifest.get("format_version") != version and manifest.get("format_version") not in older:
         raise ModelLoadError(
             f"{file.parent} has format version {manifest.get('format_version')}, "
             f"this gbrec reads version {version}"
@@ -99,4 +113,25 @@ def read_model(
     for key, expected_digest in checksums.items():
         if array_digest(arrays[key]) != expected_digest:
             raise ModelLoadError(f"{path}: checksum mismatch for array '{key}'")
-    return name, dict(manifest.get("config", {})), arrays
+    config = manifest.get("config", {})
+    if not isinstance(config, dict):
+        raise ModelLoadError(f"{path}: the manifest's config is not a JSON object")
+    return name, upgrade_config(name, int(manifest["format_version"]), config), arrays
+
+
+def upgrade_config(name: str, version: int, config: dict[str, Any]) -> dict[str, Any]:
+    """A config saved in format ``version`` as the current format's keywords.
+
+    Version 1 hybrids: ``cf_config`` becomes the ``cf`` family's config (``ease`` or
+    ``als``), ``content_config`` becomes ``content``. A version-1 EASE ``cf_config``
+    without ``l2`` (lambda searched, other knobs set) becomes a fixed EASE config: the
+    loaded model scores exactly as saved; only a refit would skip the lambda search.
+    """
+    if version >= 2 or name != "hybrid":
+        return dict(config)
+    upgraded = {k: v for k, v in config.items() if k not in ("cf_config", "content_config")}
+    cf_config = config.get("cf_config") or {}
+    if cf_config:
+        upgraded[str(config.get("cf", "ease"))] = cf_config
+    upgraded["content"] = config.get("content_config") or {}
+    return upgraded

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 
 from gbrec_core.models.base import Recommender
+from gbrec_core.models.config import build_config
 
 
 @dataclasses.dataclass(frozen=True)
@@ -21,9 +22,10 @@ class PopularityRecommender(Recommender):
 
     name: ClassVar[str] = "popularity"
 
-    def __init__(self) -> None:
+    def __init__(self, config: PopularityConfig | None = None, **overrides: Any) -> None:
+        """Takes no knobs: any override is an ``InvalidInputError`` (unknown field)."""
         super().__init__()
-        self.config = PopularityConfig()
+        self.config = build_config(PopularityConfig, config, overrides)
 
     def _fit(self, ratings: pd.DataFrame, books: pd.DataFrame | None) -> None:
         """Popularity is computed by the base class."""

@@ -35,4 +35,4 @@ class TestContent(RecommenderContract):
 
 class TestHybrid(RecommenderContract):
     model_name = "hybrid"
-    config: ClassVar[dict[str, Any]] = {"cf_config": {"l2": 10.0}}
+    config: ClassVar[dict[str, Any]] = {"ease": {"l2": 10.0}}

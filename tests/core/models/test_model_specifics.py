@@ -61,13 +61,11 @@ def test_ease_caps_catalogue_to_popular_items() -> None:
 
 def test_hybrid_weight_chosen_on_validation() -> None:
     ratings, books = planted_ratings(per_user=12), planted_books()
-    without_books = make_recommender("hybrid", cf_config={"l2": 10.0}).fit(ratings)
+    without_books = make_recommender("hybrid", ease={"l2": 10.0}).fit(ratings)
     assert without_books.weight == 0.0
-    fixed = make_recommender("hybrid", weight=0.3, cf="als", cf_config={"factors": 4}).fit(
-        ratings, books
-    )
+    fixed = make_recommender("hybrid", weight=0.3, cf="als", als={"factors": 4}).fit(ratings, books)
     assert fixed.weight == 0.3 and fixed.item_vectors() is not None
-    chosen = make_recommender("hybrid", cf_config={"l2": 10.0}, weight_grid=(0.0, 0.5, 1.0))
+    chosen = make_recommender("hybrid", ease={"l2": 10.0}, weight_grid=(0.0, 0.5, 1.0))
     chosen.fit(ratings, books)
     assert chosen.weight in (0.0, 0.5, 1.0)
 

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from gbrec_core.evaluation import evaluate
-from gbrec_core.models import make_recommender
+from gbrec_core.models import ALSRecommender, make_recommender
 from gbrec_core.models.base import IdMap, interactions
 from gbrec_core.models.hybrid import IMPLICIT_DEFAULTS
 from gbrec_core.models.selection import choose_weights, validation_split
@@ -57,7 +57,7 @@ def test_implicit_default_candidate_is_implicits_own_model() -> None:
     from implicit.cpu.als import AlternatingLeastSquares
 
     ratings = _random_ratings(0)
-    ours = make_recommender("als", factors=8, num_threads=1, **IMPLICIT_DEFAULTS).fit(ratings)
+    ours = ALSRecommender(IMPLICIT_DEFAULTS, factors=8, num_threads=1).fit(ratings)
     assert ours.seen is not None
     theirs = AlternatingLeastSquares(factors=8, random_state=42, num_threads=1)
     theirs.fit(ours.seen, show_progress=False)
@@ -134,7 +134,7 @@ def test_hybrid_validation_picks_the_clearly_better_part() -> None:
     # The test split: each user's last pair, second book only (its first is known).
     last = ratings.groupby("user_id").tail(1)
     train = ratings.drop(index=last.index)
-    config = {"parts": ("als", "ease"), "cf_config": {"l2": 5.0}, "validation_users": 400}
+    config = {"parts": ("als", "ease"), "ease": {"l2": 5.0}, "validation_users": 400}
     hybrid = make_recommender("hybrid", **config, als_candidates=({"factors": 2},)).fit(train)
     assert hybrid.mix.get("ease", 0.0) > hybrid.mix.get("als", 0.0)
     als = make_recommender("als", factors=2, num_threads=1).fit(train)
