@@ -25,7 +25,8 @@ from gbrec_core.store import connect, stop_server
 from gbrec_graphql.app import create_app
 from gbrec_graphql.auth import Scope, create_key
 
-USERS, BOOKS = 200, 400
+# BOOKS <= the 300 books of the tiny synthetic catalogue: every served book has a title.
+USERS, BOOKS = 200, 300
 RECOMMEND = """query R($u: Int!, $n: Int! = 5) { recommendations(userId: $u, limit: $n) {
   requestId userId modelVersion variant experimentId fallback
   items { rank score book { id title authors } } } }"""
