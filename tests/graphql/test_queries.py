@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
+
+from gbrec_core.data import load_books
+
 from .conftest import RECOMMEND, Api
 
 
@@ -53,12 +59,25 @@ def test_similar_books_of_an_unknown_book_is_not_found(api: Api) -> None:
     assert body["errors"][0]["extensions"]["code"] == "NOT_FOUND"
 
 
-def test_book_fields_and_unknown_book(api: Api) -> None:
-    book = api.gql("{ book(id: 2) { id title authors year averageRating imageUrl tags } }")
-    data = book["data"]["book"]
-    assert data["title"].startswith("Harry Potter") and data["year"] == 1997
-    assert "J.K. Rowling" in data["authors"] and isinstance(data["tags"], list)
+BOOK = "{ book(id: 2) { id title authors year averageRating imageUrl tags } }"
+
+
+def test_book_fields_come_from_the_catalogue(api: Api, catalogue_dir: Path) -> None:
+    row = load_books(catalogue_dir / "books.csv").set_index("book_id").loc[2]
+    data = api.gql(BOOK)["data"]["book"]
+    assert data["id"] == 2 and data["title"] == row["title"]
+    assert data["year"] == int(row["original_publication_year"])
+    assert data["authors"] == [a.strip() for a in row["authors"].split(",")]
+    assert data["averageRating"] == pytest.approx(float(row["average_rating"]))
+    assert isinstance(data["tags"], list)
     assert api.gql("{ book(id: 123456789) { id } }")["data"]["book"] is None
+
+
+def test_book_two_is_the_real_harry_potter(api: Api, goodbooks_dir: Path) -> None:
+    """Only true of the real books.csv, which ``catalogue_dir`` serves when present."""
+    data = api.gql(BOOK)["data"]["book"]
+    assert data["title"].startswith("Harry Potter") and data["year"] == 1997
+    assert "J.K. Rowling" in data["authors"]
 
 
 def test_aliased_book_lookups_are_batched_by_the_dataloader(api: Api) -> None:

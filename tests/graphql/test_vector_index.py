@@ -54,9 +54,9 @@ def write_pipeline_layout(settings: Settings, version: str, ids: np.ndarray, vec
 
 
 @pytest.fixture(scope="module")
-def index_api(tmp_path_factory: pytest.TempPathFactory, goodbooks_dir: Path) -> Iterator[Api]:
+def index_api(tmp_path_factory: pytest.TempPathFactory, catalogue_dir: Path) -> Iterator[Api]:
     root = tmp_path_factory.mktemp("index-api")
-    settings = api_settings(root / "home", catalogue(goodbooks_dir, root / "data"))
+    settings = api_settings(root / "home", catalogue(catalogue_dir, root / "data"))
     seen = ratings(seed=11)
     register_models(settings, seen)
     ModelRegistry(settings).promote("2", force=True)  # popularity: no item vectors
