@@ -164,6 +164,7 @@ def _field_definition_shape() -> bool:
 
 def _origin_reachable() -> bool:
     type_ = graphql_schema(_probe_schema()).get_type("Probe")
+    assert isinstance(type_, GraphQLObjectType)
     return getattr(type_.extensions.get(_DEFINITION), "origin", None) is not None
 
 

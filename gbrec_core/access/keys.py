@@ -131,8 +131,8 @@ class KeyVerifier:
 
     @async_store_call("API key store")
     async def _fetch(self, key_id: str) -> str | None:
-        raw: str | None = await self._client.hget(KEYS_HASH, key_id)  # type: ignore[misc]
-        return raw
+        raw = await self._client.hget(KEYS_HASH, key_id)
+        return None if raw is None else str(raw)
 
 
 def require(principal: Principal, needed: Scope) -> Principal:

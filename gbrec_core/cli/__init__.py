@@ -20,10 +20,11 @@ app = typer.Typer(
 
 
 def _register_core() -> None:
-    from gbrec_core.cli import data, demo, train
+    from gbrec_core.cli import data, demo, recommend, train
 
     app.add_typer(data.app, name="data")
     train.register(app)
+    app.command("recommend")(recommend.recommend)
     app.command("demo")(demo.demo)
 
 

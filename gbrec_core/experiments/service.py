@@ -40,7 +40,7 @@ from gbrec_core.experiments.types import (
     ExperimentSpec,
     ExperimentStatus,
     RecordResult,
-    Route,
+    RouteDecision,
     Strategy,
 )
 from gbrec_core.experiments.writer import Writer, chunks, plan_events
@@ -146,13 +146,13 @@ class ExperimentService:
 
     def route(
         self, experiment_id: str, user_id: int, attributes: Mapping[str, Any] | None = None
-    ) -> Route:
+    ) -> RouteDecision:
         """Like :meth:`assign` but never raises on an outage: ``fallback`` = serve control."""
         try:
             a = self.assign(experiment_id, user_id, attributes)
         except UnavailableError as e:
-            return Route(None, fallback=True, reason=f"experiment store unavailable: {e}")
-        return Route(a, fallback=False, reason=a.reason if a else "not_in_experiment")
+            return RouteDecision(None, fallback=True, reason=f"experiment store unavailable: {e}")
+        return RouteDecision(a, fallback=False, reason=a.reason if a else "not_in_experiment")
 
     # writes --------------------------------------------------------------------------------
     def record_exposure(

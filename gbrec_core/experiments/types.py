@@ -142,7 +142,7 @@ class Assignment:
 
 
 @dataclass(frozen=True)
-class Route:
+class RouteDecision:
     """Serving decision that never fails on a Redis outage: ``fallback`` means serve the
     control/champion because the experiment definition could not be read."""
 

@@ -85,6 +85,23 @@ def build_table(version: str, model: Recommender, depth: int) -> TopNTable:
     return TopNTable(version, users, ids, scores, time.perf_counter() - started)
 
 
+def build_chunk(version: str, model: Recommender, depth: int, user_id: int) -> TopNTable | None:
+    """The rows of :func:`build_table` for ``user_id``'s batch, computed exactly as there
+    (same batch, one BLAS thread), so a one-off caller gets the bit-identical list a
+    serving process answers from its full table; None for an unknown user."""
+    users = model.users
+    row = -1 if users is None else users.position(user_id)
+    if users is None or row < 0:
+        return None
+    started = time.perf_counter()
+    start = row - row % BATCH_USERS
+    batch = users.ids[start : start + BATCH_USERS]
+    with threadpool_limits(1, "blas"):
+        top, top_scores = model.recommend(batch, k=depth)
+    ids, scores = top.astype(np.int32), top_scores.astype(np.float32)
+    return TopNTable(version, IdMap(batch), ids, scores, time.perf_counter() - started)
+
+
 def table_bytes(model: Recommender, depth: int) -> int:
     """What :func:`build_table` would hold in memory for ``model``."""
     return 0 if model.users is None else len(model.users) * depth * 8
@@ -93,10 +110,14 @@ def table_bytes(model: Recommender, depth: int) -> int:
 class Precomputer:
     """One background thread building :class:`TopNTable` s for submitted versions."""
 
-    def __init__(self, depth: int, max_bytes: int) -> None:
+    def __init__(self, depth: int, max_bytes: int, *, on_demand: bool = False) -> None:
         self.depth = depth
         self.max_bytes = max_bytes
+        #: Instead of whole tables in the background, the asked user's batch on demand
+        #: (one-off processes such as ``gbrec recommend``: the same lists, no table build).
+        self.on_demand = on_demand
         self._tables: dict[str, TopNTable] = {}
+        self._chunks: dict[tuple[str, int], TopNTable | None] = {}
         self._queued: set[str] = set()
         self._queue: queue.Queue[tuple[str, Recommender] | None] = queue.Queue()
         self._thread: threading.Thread | None = None
@@ -111,9 +132,22 @@ class Precomputer:
     def get(self, version: str) -> TopNTable | None:
         return self._tables.get(version)
 
+    def table_for(self, version: str, model: Recommender, user_id: int) -> TopNTable | None:
+        """The table that answers ``user_id`` for ``version``, if any (see on_demand)."""
+        table = self._tables.get(version)
+        if table is not None or not self.on_demand or not self._fits(model):
+            return table
+        key = (version, user_id)
+        if key not in self._chunks:
+            self._chunks[key] = build_chunk(version, model, self.depth, user_id)
+        return self._chunks[key]
+
+    def _fits(self, model: Recommender) -> bool:
+        return self.enabled and table_bytes(model, self.depth) <= self.max_bytes
+
     def submit(self, version: str, model: Recommender) -> None:
         """Build ``version``'s table in the background, unless done, queued or too big."""
-        if not self.enabled:
+        if not self.enabled or self.on_demand:
             return
         needed = table_bytes(model, self.depth)
         with self._lock:

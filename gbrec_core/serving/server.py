@@ -57,13 +57,18 @@ class ModelServer:
         *,
         books: pd.DataFrame | None = None,
         index_version: str | None = None,
+        precompute_on_demand: bool = False,
     ) -> None:
         self.settings = settings
         self.registry = registry
         self.disk = DiskCache(settings.resolved_home / "serving" / settings.model_name)
         self.loader = VersionLoader(registry, self.disk)
         self.cache = VersionCache(settings.model_cache_size, settings.model_cache_max_bytes)
-        self.precomputed = Precomputer(settings.precompute_depth, settings.precompute_max_bytes)
+        self.precomputed = Precomputer(
+            settings.precompute_depth,
+            settings.precompute_max_bytes,
+            on_demand=precompute_on_demand,
+        )
         self._index, self._index_version = index, index_version
         self._books_fallback = None if books is None else PopularityFallback.from_books(books)
         self._live: LoadedVersion | None = None
@@ -127,7 +132,7 @@ class ModelServer:
         live = self._live if version is None else self.ensure_loaded(version)
         if live is None:
             return self._fallback_answer(user_id, k)
-        table = self.precomputed.get(live.version)
+        table = self.precomputed.table_for(live.version, live.bundle.model, user_id)
         hit = None if table is None else table.lookup(user_id, k)
         if hit is not None:
             self._count_request(live.version)

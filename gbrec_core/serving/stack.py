@@ -2,8 +2,11 @@
 
 ``ServingStack.open(settings, observer)`` connects Redis (embedded or
 ``GBREC_REDIS_URL``), loads the book catalogue, starts the :class:`ModelServer` on the
-registry's champion (with the watcher when ``watch``), opens the vector index and
-wires the :class:`RecommendationService`. ``close()`` stops what it started.
+registry's champion, opens the vector index and wires the
+:class:`RecommendationService`. A long-lived process (the API) watches the champion
+alias and precomputes every user's list in the background; a ``one_off`` process
+(``gbrec recommend``) does neither and ranks only the asked user's batch, exactly as
+the precomputed table would. ``close()`` stops what it started.
 """
 
 from __future__ import annotations
@@ -38,14 +41,14 @@ class ServingStack:
 
     @classmethod
     def open(
-        cls, settings: Settings, observer: ServingObserver, *, watch: bool = True
+        cls, settings: Settings, observer: ServingObserver, *, one_off: bool = False
     ) -> ServingStack:
         """Blocking (run it in a thread from async code)."""
         settings.ensure_home()
         catalog, books = load_catalog(settings)
         registry = ModelRegistry(settings)
-        server = ModelServer(settings, registry, books=books)
-        server.start(watch=watch)
+        server = ModelServer(settings, registry, books=books, precompute_on_demand=one_off)
+        server.start(watch=not one_off)
         indexes = IndexManager(settings, server)
         indexes.ensure()
         client = connect(settings)  # a thread-safe pool shared by the blocking services

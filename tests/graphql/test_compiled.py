@@ -32,7 +32,7 @@ CASES: dict[str, tuple[str, dict[str, Any] | None]] = {
     "literals": ("{ recommendations(userId: 9, limit: 3) { userId items { rank } } }", None),
     "aliases and fragments": (FRAGMENTS, None),
     "unknown user": (RECOMMEND, {"u": 10**6}),
-    "resolver field": (
+    "tags": (
         "{ recommendations(userId: 5, limit: 2) { items { book { title tags } } } }",
         None,
     ),
@@ -119,13 +119,51 @@ def test_hot_queries_are_compiled_and_others_are_not(api: Api, standard: Api) ->
     assert compiled.get(RECOMMEND, "NotThere") is None
 
 
-def test_resolver_runs_once_when_graphql_core_completes_the_answer(api: Api) -> None:
-    """A field with a resolver below the root: the root is resolved once (one request
-    counted by the server), then graphql-core completes it."""
+#: What clients send all day: each must take the compiled path and never fall back.
+HOT = (
+    "variables",
+    "explicit limit",
+    "literals",
+    "aliases and fragments",
+    "unknown user",
+    "tags",
+    "attributes object",
+    "typename only beside",
+)
+
+
+def test_hot_queries_take_the_compiled_path_without_fallbacks(api: Api) -> None:
+    _ready(api)
+    metrics = api.client.app.state.services.metrics  # type: ignore[attr-defined]
+    fallbacks = metrics.fast_path_fallbacks
+    before_fallbacks = fallbacks.total()
+    before_compiled = fallbacks.compiled._value.get()
+    for case in HOT:
+        query, variables = CASES[case]
+        assert "errors" not in api.gql(query, variables), case
+    assert fallbacks.compiled._value.get() - before_compiled == len(HOT)
+    assert fallbacks.total() == before_fallbacks
+
+
+def test_a_value_the_plan_cannot_vouch_for_is_counted(api: Api) -> None:
+    """Invalid variables go to graphql-core's coercion: counted as a fallback, by reason."""
+    fallbacks = api.client.app.state.services.metrics.fast_path_fallbacks  # type: ignore[attr-defined]
+    before = fallbacks.total()
+    assert api.gql(*CASES["string for an Int"])["errors"]
+    assert fallbacks.total() == before + 1
+    text = api.client.get("/metrics").text
+    assert (
+        'gbrec_graphql_fast_path_fallbacks_total{path="compiled",reason="invalid_variables"}'
+        in text
+    )
+
+
+def test_the_root_resolves_once_per_request(api: Api) -> None:
+    """Book tags are plain fields of the shared views: one request counted by the server."""
     server = api.client.app.state.services.server  # type: ignore[attr-defined]
     version = server.serving_version().version
     before = server.stats()["requests_by_version"].get(version, 0)
-    response = api.gql(CASES["resolver field"][0])
+    response = api.gql(CASES["tags"][0])
     assert "errors" not in response
     assert all(i["book"]["tags"] is not None for i in response["data"]["recommendations"]["items"])
     assert server.stats()["requests_by_version"][version] == before + 1

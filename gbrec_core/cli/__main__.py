@@ -1,0 +1,5 @@
+"""``python -m gbrec_core.cli``: the ``gbrec`` command without the console script."""
+
+from gbrec_core.cli import main
+
+main()
