@@ -1,4 +1,4 @@
-"""Hot swap under load, checked from outside through GraphQL (issue 4's acceptance).
+"""Hot swap under load, checked from outside through GraphQL.
 
 Starts a real ``gbrec serve`` (uvicorn, one worker, 127.0.0.1, a kernel-chosen port)
 on a temporary GBREC_HOME holding two registered ALS versions, creates an admin key

@@ -8,15 +8,23 @@ that needs it.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 Scale = Literal["tiny", "small", "goodbooks"]
 Environment = Literal["dev", "production"]
 VectorBackend = Literal["faiss", "hnsw", "milvus", "exact"]
 OnlineMetricName = Literal["ctr", "precision"]
+DeliveryMode = Literal["experiment", "gate"]
+
+
+def _comma_list(value: object, kind: type) -> object:
+    """``"0.05,0.2"`` (an environment variable) as a tuple; other values unchanged."""
+    if isinstance(value, str):
+        return tuple(kind(part.strip()) for part in value.split(",") if part.strip())
+    return value
 
 
 class Settings(BaseSettings):
@@ -232,6 +240,59 @@ class Settings(BaseSettings):
     alert_smtp_port: int = Field(default=25, description="SMTP port.")
     alert_email_to: str | None = Field(default=None, description="Recipient of alert e-mails.")
     alert_email_from: str = Field(default="gbrec@localhost", description="Sender of alert e-mails.")
+    alert_smtp_user: str | None = Field(
+        default=None, description="SMTP login user (with GBREC_ALERT_SMTP_PASSWORD)."
+    )
+    alert_smtp_password: str | None = Field(default=None, description="SMTP login password.")
+    alert_smtp_starttls: bool = Field(
+        default=False, description="Upgrade the SMTP connection with STARTTLS before login."
+    )
+    dashboard_url: str | None = Field(
+        default=None,
+        description="Public URL of the A/B dashboard, linked from alerts; default "
+        "http://GBREC_API_HOST:GBREC_API_PORT/dashboard.",
+    )
+
+    # model delivery (the closed loop)
+    delivery: DeliveryMode = Field(
+        default="experiment",
+        description="experiment: a gate-passing challenger earns promotion through a staged "
+        "champion-challenger A/B test (the first version becomes champion directly); gate: "
+        "it becomes champion at once.",
+    )
+    delivery_stages: Annotated[tuple[float, ...], NoDecode] = Field(
+        default=(0.05, 0.2, 0.5),
+        description="Coverage of each stage of a challenger experiment (comma-separated).",
+    )
+    delivery_min_users: int = Field(
+        default=100, ge=1, description="Users per arm a stage needs before it can advance."
+    )
+    delivery_guardrails: Annotated[tuple[str, ...], NoDecode] = Field(
+        default=("precision",),
+        description="Guardrail metrics of challenger experiments (comma-separated).",
+    )
+    delivery_max_days: float = Field(
+        default=14.0,
+        gt=0,
+        description="A challenger experiment still undecided after this "
+        "many days ends STOPPED, champion unchanged.",
+    )
+    experiment_sweep_seconds: float = Field(
+        default=30.0, gt=0, description="Period of the sweep that decides experiments."
+    )
+    experiment_history_days: float = Field(
+        default=30.0, gt=0, description="Result snapshots older than this are trimmed."
+    )
+
+    @field_validator("delivery_stages", mode="before")
+    @classmethod
+    def _stages(cls, value: object) -> object:
+        return _comma_list(value, float)
+
+    @field_validator("delivery_guardrails", mode="before")
+    @classmethod
+    def _guardrails(cls, value: object) -> object:
+        return _comma_list(value, str)
 
     @property
     def resolved_home(self) -> Path:

@@ -5,7 +5,7 @@ takes a DataFrame with ``user_id`` (and optionally ``k``) and returns one row pe
 with ``book_ids`` and ``scores`` lists, best first.
 
 Importing mlflow pulls in starlette, which gbrec_core must not import at module load
-(ARCHITECTURE §1), so the ``PythonModel`` subclass is built on first attribute access
+(the core imports no framework), so the ``PythonModel`` subclass is built on first attribute access
 through the module ``__getattr__``. Pickles refer to it by name
 (``gbrec_core.registry.pyfunc.GbrecPythonModel``), so unpickling rebuilds it the same way.
 """

@@ -80,7 +80,7 @@ def _config_text(paths: ServerPaths) -> str:
             f'pidfile "{paths.pidfile}"',
             f'logfile "{paths.logfile}"',
             f'dir "{paths.dir}"',
-            # AOF every second: a crash loses at most ~1 s of writes (issue 5).
+            # AOF every second: a crash loses at most ~1 s of writes.
             "appendonly yes",
             'appendfilename "appendonly.aof"',
             "appendfsync everysec",
