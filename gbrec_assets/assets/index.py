@@ -21,7 +21,7 @@ import numpy as np
 from gbrec_assets.assets.registry import RegisteredModel
 from gbrec_assets.assets.training import model_asset_name
 from gbrec_assets.automation import downstream_condition
-from gbrec_assets.resources import GbrecSettingsResource
+from gbrec_assets.resources import GbrecSettingsResource, RegistryResource
 from gbrec_core.settings import Settings
 
 INDEX_KINDS: tuple[str, ...] = ("faiss-hnsw", "hnsw")
@@ -44,15 +44,14 @@ def shard_partitions(settings: Settings) -> dg.StaticPartitionsDefinition:
 
 @dg.asset(
     group_name="index",
-    required_resource_keys={"registry"},
     ins={"registered_model": dg.AssetIn(), "als_model": dg.AssetIn()},
     automation_condition=downstream_condition(),
     description="Item vectors of the registered version (or of ALS when its family has none).",
 )
 def item_embeddings(
-    context: dg.AssetExecutionContext, registered_model: RegisteredModel, als_model: Any
+    registry: RegistryResource, registered_model: RegisteredModel, als_model: Any
 ) -> dg.Output[Embeddings]:
-    bundle = context.resources.registry.registry().load(registered_model.version)
+    bundle = registry.registry().load(registered_model.version)
     vectors, source = bundle.item_vectors, f"v{registered_model.version}"
     if vectors is None:
         # EASE/popularity have no factor space; ALS vectors still serve similar-book search.
