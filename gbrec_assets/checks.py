@@ -14,6 +14,7 @@ from typing import Any
 import dagster as dg
 import numpy as np
 
+from gbrec_assets.resources import RegistryResource
 from gbrec_core.data import report as rules
 from gbrec_core.data.report import ValidationReport, Violation
 
@@ -119,17 +120,16 @@ def _jsonable(value: Any) -> Any:
     asset="registered_model",
     description="Post-deploy smoke test: the champion loads and recommends for known users. "
     "A failure triggers rollback_job through champion_rollback_sensor.",
-    required_resource_keys={"registry", "gbrec"},
 )
-def champion_smoke_check(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
+def champion_smoke_check(registry: RegistryResource) -> dg.AssetCheckResult:
     from gbrec_core.errors import GbrecError
 
-    registry = context.resources.registry.registry()
-    champion = registry.champion()
+    model_registry = registry.registry()
+    champion = model_registry.champion()
     if champion is None:
         return dg.AssetCheckResult(passed=False, description="no version holds alias champion")
     try:
-        bundle = registry.load(champion.version)
+        bundle = model_registry.load(champion.version)
         model = bundle.model
         users = model.users.ids[:5] if model.users is not None else np.array([1])
         ids, _ = model.recommend(users, k=10)

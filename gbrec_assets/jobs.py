@@ -1,7 +1,6 @@
 """Jobs: the retrain job (models and everything downstream) and the rollback job."""
 
 import dagster as dg
-from dagster_mlflow import end_mlflow_on_run_finished
 
 from gbrec_assets.resources import RegistryResource
 
@@ -12,7 +11,6 @@ retrain_job = dg.define_asset_job(
     selection=dg.AssetSelection.groups(MODELS_GROUP).downstream()
     - dg.AssetSelection.assets("vector_index"),
     description="Retrain every model family on the last validated split, evaluate, register.",
-    hooks={end_mlflow_on_run_finished},
     tags={"gbrec/trigger": "retrain"},
 )
 

@@ -1,5 +1,8 @@
 """Typed Dagster resources: settings, the model registry, Redis and MLflow tracking.
 
+Assets, checks, ops and sensors take them as typed parameters (``gbrec:
+GbrecSettingsResource``); the parameter name is the resource key.
+
 Every resource derives from :class:`GbrecSettingsResource`, which builds the one
 :class:`gbrec_core.settings.Settings` object. Its fields are optional overrides;
 anything left unset is read from the ``GBREC_*`` environment by ``Settings`` itself,
@@ -7,12 +10,14 @@ so no ``os.getenv`` is scattered across assets. The production variant binds the
 remote endpoints to :class:`dagster.EnvVar` so the Dagster UI shows where they come from.
 """
 
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import dagster as dg
-from dagster_mlflow import mlflow_tracking
 
 from gbrec_core.settings import Settings
+
+DAGSTER_RUN_TAG = "dagster_run_id"
 
 if TYPE_CHECKING:
     import redis
@@ -75,6 +80,40 @@ class RedisResource(dg.ConfigurableResource):  # type: ignore[type-arg]
         return connect(self.gbrec.settings())
 
 
+class MlflowTrackingResource(dg.ConfigurableResource):  # type: ignore[type-arg]
+    """Logs what a Dagster step measured to MLflow, as one finished run per call.
+
+    Runs go to the experiment ``<GBREC_MLFLOW_EXPERIMENT><experiment_suffix>`` and carry
+    the tag ``dagster_run_id``, which ties them to the Dagster run (and to the training
+    runs the registry logs in that run, tagged ``gbrec.lineage=dagster:<run id>``).
+    Each run is created and terminated inside the call, so unlike dagster-mlflow's
+    resource nothing stays open between steps and no job hook has to close it.
+    """
+
+    registry: dg.ResourceDependency[RegistryResource]
+    experiment_suffix: str = "-dagster"
+
+    def experiment(self) -> str:
+        return f"{self.registry.gbrec.settings().mlflow_experiment}{self.experiment_suffix}"
+
+    def log_run(
+        self,
+        dagster_run_id: str,
+        *,
+        metrics: Mapping[str, float],
+        artifacts: Sequence[str] = (),
+        artifact_path: str | None = None,
+    ) -> str:
+        """Log ``metrics`` and ``artifacts`` to a new finished run; returns its MLflow id."""
+        return self.registry.registry().log_metrics_run(
+            self.experiment(),
+            metrics=metrics,
+            tags={DAGSTER_RUN_TAG: dagster_run_id},
+            artifacts=artifacts,
+            artifact_path=artifact_path,
+        )
+
+
 def production_settings_resource() -> "GbrecSettingsResource":
     """Remote endpoints from the environment, shown as EnvVars in the Dagster UI."""
     return GbrecSettingsResource(
@@ -97,15 +136,11 @@ def build_resources(settings: Settings) -> dict[str, Any]:
         else GbrecSettingsResource.from_settings(settings)
     )
     storage = settings.resolved_home / "dagster" / "storage"
+    registry = RegistryResource(gbrec=gbrec)
     return {
         "gbrec": gbrec,
-        "registry": RegistryResource(gbrec=gbrec),
+        "registry": registry,
         "redis": RedisResource(gbrec=gbrec),
         "io_manager": GbrecIOManager(base_dir=str(storage)),
-        "mlflow": mlflow_tracking.configured(
-            {
-                "experiment_name": f"{settings.mlflow_experiment}-dagster",
-                "mlflow_tracking_uri": settings.tracking_uri,
-            }
-        ),
+        "mlflow": MlflowTrackingResource(registry=registry),
     }

@@ -13,7 +13,6 @@ from collections.abc import Callable
 import dagster as dg
 from dagster._core.events.log import EventLogEntry
 from dagster._core.utils import make_new_run_id
-from dagster_mlflow import end_mlflow_on_run_finished
 
 from gbrec_assets.checks import champion_smoke_check
 from gbrec_assets.definitions import build_assets
@@ -57,13 +56,7 @@ def build_job(settings: Settings, selection: str | None) -> dg.JobDefinition:
     defs = dg.Definitions(
         assets=build_assets(settings),
         asset_checks=[champion_smoke_check],
-        jobs=[
-            dg.define_asset_job(
-                JOB_NAME,
-                selection=selection or dg.AssetSelection.all(),
-                hooks={end_mlflow_on_run_finished},
-            )
-        ],
+        jobs=[dg.define_asset_job(JOB_NAME, selection=selection or dg.AssetSelection.all())],
         resources=build_resources(settings),
     )
     return defs.resolve_job_def(JOB_NAME)

@@ -61,10 +61,6 @@ class DataLoadError(DataError):
     """A data file is missing or cannot be parsed at all."""
 
 
-class DataValidationError(DataError):
-    """A data set violates one or more validation rules."""
-
-
 class DownloadError(DataError):
     """The data set could not be downloaded or failed verification."""
 

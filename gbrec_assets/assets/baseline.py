@@ -18,6 +18,7 @@ import pandas as pd
 from gbrec_assets.assets.evaluation import PLOT_COLUMN
 from gbrec_assets.assets.registry import METRIC_COLUMNS, data_fingerprint
 from gbrec_assets.automation import downstream_condition
+from gbrec_assets.resources import GbrecSettingsResource, RegistryResource
 from gbrec_core.registry import BaselineRegistration
 
 BASELINE_FAMILY = "popularity"
@@ -38,20 +39,23 @@ def baseline_metrics(model_evaluation: pd.DataFrame) -> tuple[dict[str, float], 
     group_name="registry",
     ins={"popularity_model": dg.AssetIn(), "model_evaluation": dg.AssetIn()},
     deps=["registered_model"],
-    required_resource_keys={"gbrec", "registry"},
     automation_condition=downstream_condition(),
     description="The popularity model registered as the `baseline` alias (a second A/B "
     "arm); a new version only when the data changed; never gated, never champion.",
 )
 def baseline_model(
-    context: dg.AssetExecutionContext, popularity_model: Any, model_evaluation: pd.DataFrame
+    context: dg.AssetExecutionContext,
+    gbrec: GbrecSettingsResource,
+    registry: RegistryResource,
+    popularity_model: Any,
+    model_evaluation: pd.DataFrame,
 ) -> dg.Output[BaselineRegistration]:
     from gbrec_core.registry import register_baseline
 
-    settings = context.resources.gbrec.settings()
+    settings = gbrec.settings()
     metrics, plot = baseline_metrics(model_evaluation)
     result = register_baseline(
-        context.resources.registry.registry(),
+        registry.registry(),
         popularity_model,
         metrics=metrics,
         params={"family": BASELINE_FAMILY, "eval_k": settings.eval_k, "role": "baseline"},

@@ -1,13 +1,13 @@
 """``model_evaluation``: every trained family scored on the same temporal holdout.
 
 The metrics table (one row per family at ``GBREC_EVAL_K``) is the asset value and is
-shown as markdown metadata; recall/NDCG@k curves are plotted per family. Through
-dagster-mlflow's ``mlflow`` resource the table is also logged to an MLflow run tagged
-with the Dagster run id (experiment ``<GBREC_MLFLOW_EXPERIMENT>-dagster``), which ties
-the training runs the registry logs afterwards to this Dagster run.
+shown as markdown metadata; recall/NDCG@k curves are plotted per family. Through the
+``mlflow`` resource (:class:`~gbrec_assets.resources.MlflowTrackingResource`) the table
+and plots are also logged to a finished MLflow run tagged with the Dagster run id
+(experiment ``<GBREC_MLFLOW_EXPERIMENT>-dagster``), which ties the training runs the
+registry logs afterwards to this Dagster run.
 """
 
-from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -15,6 +15,7 @@ import pandas as pd
 
 from gbrec_assets.assets.training import model_asset_name
 from gbrec_assets.automation import downstream_condition
+from gbrec_assets.resources import GbrecSettingsResource, MlflowTrackingResource
 
 PLOT_COLUMN = "plot"
 
@@ -36,16 +37,19 @@ def build_evaluation_asset(families: list[str]) -> dg.AssetsDefinition:
         name="model_evaluation",
         group_name="evaluation",
         ins={"rating_splits": dg.AssetIn(), **ins},
-        required_resource_keys={"gbrec", "mlflow"},
         automation_condition=downstream_condition(),
         description="Ranking metrics of every model family on the temporal holdout.",
     )
     def _evaluation(
-        context: dg.AssetExecutionContext, rating_splits: Any, **models: Any
+        context: dg.AssetExecutionContext,
+        gbrec: GbrecSettingsResource,
+        mlflow: MlflowTrackingResource,
+        rating_splits: Any,
+        **models: Any,
     ) -> dg.Output[pd.DataFrame]:
         from gbrec_core.evaluation import DEFAULT_KS, evaluate_curve, plot_recall_curve
 
-        settings = context.resources.gbrec.settings()
+        settings = gbrec.settings()
         ks = tuple(sorted({*DEFAULT_KS, settings.eval_k}))
         plot_dir = settings.resolved_home / "dagster" / "plots" / context.run.run_id
         curves: dict[str, pd.DataFrame] = {}
@@ -56,7 +60,12 @@ def build_evaluation_asset(families: list[str]) -> dg.AssetsDefinition:
             plots[family] = str(plot_recall_curve(curves[family], plot_dir / f"{family}.png"))
         table = metrics_table(curves, settings.eval_k, settings.primary_metric)
         table[PLOT_COLUMN] = table["model"].map(plots)
-        _log_to_mlflow(context.resources.mlflow, table, settings.eval_k)
+        mlflow_run = mlflow.log_run(
+            context.run.run_id,
+            metrics=mlflow_metrics(table, settings.eval_k),
+            artifacts=[str(p) for p in table[PLOT_COLUMN]],
+            artifact_path="plots",
+        )
         best = str(table.iloc[0]["model"])
         return dg.Output(
             table,
@@ -69,25 +78,18 @@ def build_evaluation_asset(families: list[str]) -> dg.AssetsDefinition:
                 "best_value": dg.MetadataValue.float(float(table.iloc[0][settings.primary_metric])),
                 "recall_plot": dg.MetadataValue.path(plots[best]),
                 "test_users": dg.MetadataValue.int(int(rating_splits.test["user_id"].nunique())),
+                "mlflow_run_id": mlflow_run,
             },
         )
 
     return _evaluation
 
 
-def _log_to_mlflow(mlf: Any, table: pd.DataFrame, k: int) -> None:
-    """Log per-family metrics and plots to the Dagster-run MLflow run, then close it."""
-    try:
-        metrics = {
-            f"{row['model']}.{name}_at_{k}": float(row[name])
-            for _, row in table.iterrows()
-            for name in table.columns
-            if name not in ("model", PLOT_COLUMN)
-        }
-        mlf.log_metrics(metrics)
-        for plot in table[PLOT_COLUMN]:
-            mlf.log_artifact(str(Path(plot)), artifact_path="plots")
-    except BaseException:
-        mlf.end_run(status="FAILED")
-        raise
-    mlf.end_run()
+def mlflow_metrics(table: pd.DataFrame, k: int) -> dict[str, float]:
+    """``<family>.<metric>_at_<k>`` for every metric column of the table."""
+    return {
+        f"{row['model']}.{name}_at_{k}": float(row[name])
+        for _, row in table.iterrows()
+        for name in table.columns
+        if name not in ("model", PLOT_COLUMN)
+    }

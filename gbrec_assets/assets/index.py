@@ -21,7 +21,7 @@ import numpy as np
 from gbrec_assets.assets.registry import RegisteredModel
 from gbrec_assets.assets.training import model_asset_name
 from gbrec_assets.automation import downstream_condition
-from gbrec_assets.resources import GbrecSettingsResource
+from gbrec_assets.resources import GbrecSettingsResource, RegistryResource
 from gbrec_core.settings import Settings
 
 INDEX_KINDS: tuple[str, ...] = ("faiss-hnsw", "hnsw")
@@ -42,23 +42,16 @@ def shard_partitions(settings: Settings) -> dg.StaticPartitionsDefinition:
     return dg.StaticPartitionsDefinition([str(i) for i in range(settings.index_shards)])
 
 
-def shard_dir(settings: Settings, version: str, kind: str, shard: int) -> Path:
-    from gbrec_core.index import shard_dir_name
-
-    return settings.index_dir / version / kind / shard_dir_name(shard)
-
-
 @dg.asset(
     group_name="index",
-    required_resource_keys={"registry"},
     ins={"registered_model": dg.AssetIn(), "als_model": dg.AssetIn()},
     automation_condition=downstream_condition(),
     description="Item vectors of the registered version (or of ALS when its family has none).",
 )
 def item_embeddings(
-    context: dg.AssetExecutionContext, registered_model: RegisteredModel, als_model: Any
+    registry: RegistryResource, registered_model: RegisteredModel, als_model: Any
 ) -> dg.Output[Embeddings]:
-    bundle = context.resources.registry.registry().load(registered_model.version)
+    bundle = registry.registry().load(registered_model.version)
     vectors, source = bundle.item_vectors, f"v{registered_model.version}"
     if vectors is None:
         # EASE/popularity have no factor space; ALS vectors still serve similar-book search.
@@ -94,47 +87,28 @@ def build_vector_index_asset(settings: Settings) -> dg.AssetsDefinition:
     def _vector_index(
         context: dg.AssetExecutionContext, gbrec: GbrecSettingsResource, item_embeddings: Embeddings
     ) -> dg.MaterializeResult[None]:
-        from gbrec_core.index import EMBEDDINGS_DIR, build_shard, fingerprint, save_embeddings_shard
+        from gbrec_core.index import build_version_shards
 
-        live = gbrec.settings()
-        shards = len(context.assets_def.partitions_def.get_partition_keys())
         emb = item_embeddings
-        root = live.index_dir / emb.version
-        fp = fingerprint(emb.book_ids, emb.vectors)
-        meta = {"model_version": emb.version, "source": emb.source, "fingerprint": fp}
-        stats: dict[str, Any] = {}
-        for key in context.partition_keys:
-            shard = int(key)
-            save_embeddings_shard(
-                root / EMBEDDINGS_DIR,
-                emb.book_ids,
-                emb.vectors,
-                shard=shard,
-                shards=shards,
-                meta=meta,
-                fingerprint_=fp,
-            )
-            for kind in INDEX_KINDS:
-                index = build_shard(
-                    root / kind,
-                    kind,
-                    emb.book_ids,
-                    emb.vectors,
-                    shard=shard,
-                    shards=shards,
-                    meta=meta,
-                )
-                stats[f"{kind}/shard-{shard}"] = _jsonable(index.stats())
-                index.close()
+        root = gbrec.settings().index_dir / emb.version
+        built = build_version_shards(
+            root,
+            emb.book_ids,
+            emb.vectors,
+            shards=len(context.assets_def.partitions_def.get_partition_keys()),
+            shard_ids=[int(key) for key in context.partition_keys],
+            kinds=INDEX_KINDS,
+            meta={"model_version": emb.version, "source": emb.source},
+        )
         return dg.MaterializeResult(
             metadata={
-                "version": item_embeddings.version,
-                "path": dg.MetadataValue.path(str(live.index_dir / item_embeddings.version)),
+                "version": emb.version,
+                "path": dg.MetadataValue.path(str(root)),
                 "kinds": dg.MetadataValue.json(list(INDEX_KINDS)),
                 "vector_source": emb.source,
-                "fingerprint": fp,
+                "fingerprint": built.fingerprint,
                 "shards_built": dg.MetadataValue.json(list(context.partition_keys)),
-                "stats": dg.MetadataValue.json(stats),
+                "stats": dg.MetadataValue.json(built.stats),
             }
         )
 
@@ -150,7 +124,7 @@ def build_vector_index_asset(settings: Settings) -> dg.AssetsDefinition:
 def milvus_collection(
     gbrec: GbrecSettingsResource, item_embeddings: Embeddings
 ) -> dg.MaterializeResult[None]:
-    from gbrec_core.index import make_index
+    from gbrec_core.index import jsonable_stats, make_index
 
     settings = gbrec.settings()
     dim = int(item_embeddings.vectors.shape[1])
@@ -173,10 +147,6 @@ def milvus_collection(
             "version": item_embeddings.version,
             "uri": settings.resolved_milvus_uri,
             "path": dg.MetadataValue.path(str(path)),
-            "stats": dg.MetadataValue.json(_jsonable(index.stats())),
+            "stats": dg.MetadataValue.json(jsonable_stats(index.stats())),
         }
     )
-
-
-def _jsonable(stats: dict[str, Any]) -> dict[str, Any]:
-    return {k: (v.item() if isinstance(v, np.generic) else v) for k, v in stats.items()}

@@ -17,6 +17,7 @@ from gbrec_assets.assets.data import SNAPSHOT_KEY
 from gbrec_assets.assets.evaluation import PLOT_COLUMN
 from gbrec_assets.assets.training import model_asset_name
 from gbrec_assets.automation import downstream_condition
+from gbrec_assets.resources import GbrecSettingsResource, RegistryResource
 
 METRIC_COLUMNS = ("precision", "recall", "ndcg", "map", "hit_rate", "coverage")
 
@@ -57,19 +58,22 @@ def build_registered_model_asset(families: list[str]) -> dg.AssetsDefinition:
         name="registered_model",
         group_name="registry",
         ins={"model_evaluation": dg.AssetIn(), **ins},
-        required_resource_keys={"gbrec", "registry"},
         automation_condition=downstream_condition(),
         description="Best family logged to MLflow, registered, proposed as challenger; "
         "the promotion gate decides on champion.",
     )
     def _registered(
-        context: dg.AssetExecutionContext, model_evaluation: pd.DataFrame, **models: Any
+        context: dg.AssetExecutionContext,
+        gbrec: GbrecSettingsResource,
+        registry: RegistryResource,
+        model_evaluation: pd.DataFrame,
+        **models: Any,
     ) -> dg.Output[RegisteredModel]:
-        settings = context.resources.gbrec.settings()
-        registry = context.resources.registry.registry()
+        settings = gbrec.settings()
+        model_registry = registry.registry()
         best = model_evaluation.iloc[0]
         family = str(best["model"])
-        run_id = registry.log_training_run(
+        run_id = model_registry.log_training_run(
             models[model_asset_name(family)],
             metrics={m: float(best[m]) for m in METRIC_COLUMNS if m in best},
             params={
@@ -81,8 +85,8 @@ def build_registered_model_asset(families: list[str]) -> dg.AssetsDefinition:
             lineage_tag=f"dagster:{context.run.run_id}",
             plots=[str(best[PLOT_COLUMN])],
         )
-        info = registry.register(run_id)
-        decision = registry.propose(info.version)
+        info = model_registry.register(run_id)
+        decision = model_registry.propose(info.version)
         context.log.info(f"v{info.version} ({family}): {decision.reason}")
         result = RegisteredModel(
             version=info.version,
@@ -103,7 +107,7 @@ def build_registered_model_asset(families: list[str]) -> dg.AssetsDefinition:
                 "model_name": settings.model_name,
                 "mlflow_run": run_link(
                     settings.tracking_uri,
-                    registry.client.get_run(run_id).info.experiment_id,
+                    model_registry.client.get_run(run_id).info.experiment_id,
                     run_id,
                 ),
                 "mlflow_run_id": run_id,

@@ -3,7 +3,8 @@
 ``make_index(kind, dim, metric="ip", shards=1, **params)`` builds one,
 ``load_index(path)`` opens a saved one; every kind implements :class:`VectorIndex`.
 ``load_shards(paths)`` / ``load_index(set_folder)`` open separately saved shards as
-one index; ``save_embeddings``/``load_embeddings`` keep the vectors beside it.
+one index; ``save_embeddings``/``load_embeddings`` keep the vectors beside it;
+``build_version_shards`` builds chosen shards of a model version's indices and vectors.
 """
 
 from gbrec_core.index.base import PAD_ID, PAD_SCORE, VectorIndex
@@ -34,6 +35,7 @@ from gbrec_core.index.shardset import (
     read_shard_set,
     shard_dir_name,
 )
+from gbrec_core.index.version_build import VersionShards, build_version_shards, jsonable_stats
 
 __all__ = [
     "EMBEDDINGS_DIR",
@@ -51,10 +53,13 @@ __all__ = [
     "ShardedIndex",
     "StoredEmbeddings",
     "VectorIndex",
+    "VersionShards",
     "build_shard",
     "build_shard_set",
+    "build_version_shards",
     "collection_name",
     "fingerprint",
+    "jsonable_stats",
     "load_embeddings",
     "load_index",
     "load_shard_set",

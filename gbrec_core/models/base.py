@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import json
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from pathlib import Path
@@ -425,7 +424,3 @@ def _check_rows(rows: np.ndarray, n: int, what: str) -> np.ndarray:
 def _check_k(k: int) -> None:
     if k < 1:
         raise InvalidInputError(f"k must be >= 1, got {k}")
-
-
-def dumps_config(config: dict[str, Any]) -> str:
-    return json.dumps(config, sort_keys=True)

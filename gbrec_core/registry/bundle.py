@@ -73,11 +73,6 @@ def write_bundle(model: Recommender, path: Path) -> str:
     return checksum
 
 
-def bundle_checksum(path: Path) -> str:
-    """Checksum recorded in the bundle's manifest (not recomputed)."""
-    return str(_read_manifest(path)["checksum"])
-
-
 def read_bundle(path: Path, expected_checksum: str | None = None) -> ModelBundle:
     """Verify every file against the manifest (and ``expected_checksum``), then load."""
     manifest = _read_manifest(path)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import logging
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from functools import cached_property
 from pathlib import Path
@@ -26,7 +26,14 @@ from gbrec_core.registry.bundle import ModelBundle, read_bundle
 from gbrec_core.registry.gate import gate
 from gbrec_core.registry.mlflow_errors import mlflow_errors
 from gbrec_core.registry.provenance import FingerprintLike
-from gbrec_core.registry.tracking import BUNDLE_ARTIFACT, CHECKSUM_TAG, MODEL_TAG, log_run
+from gbrec_core.registry.tracking import (
+    BUNDLE_ARTIFACT,
+    CHECKSUM_TAG,
+    MODEL_TAG,
+    ensure_experiment,
+    log_metrics_run,
+    log_run,
+)
 from gbrec_core.registry.types import (
     CHALLENGER,
     CHAMPION,
@@ -76,7 +83,9 @@ class ModelRegistry:
         with mlflow_errors("log training run"):
             return log_run(
                 self.client,
-                self._experiment_id(),
+                ensure_experiment(
+                    self.client, self.settings.mlflow_experiment, self.settings.artifact_root
+                ),
                 model=model,
                 metrics=metrics,
                 params=params,
@@ -85,21 +94,26 @@ class ModelRegistry:
                 plots=plots,
             )
 
-    def _experiment_id(self) -> str:
-        from mlflow.exceptions import MlflowException
-
-        name = self.settings.mlflow_experiment
-        found = self.client.get_experiment_by_name(name)
-        if found is not None:
-            return str(found.experiment_id)
-        try:
-            return str(self.client.create_experiment(name, self.settings.artifact_root))
-        except MlflowException:
-            # Another process created it between our lookup and create.
-            found = self.client.get_experiment_by_name(name)
-            if found is None:
-                raise
-            return str(found.experiment_id)
+    def log_metrics_run(
+        self,
+        experiment: str,
+        *,
+        metrics: Mapping[str, float],
+        tags: Mapping[str, str],
+        artifacts: Sequence[str | Path] = (),
+        artifact_path: str | None = None,
+    ) -> str:
+        """A finished run in ``experiment`` (created when missing) with metrics and files only."""
+        with mlflow_errors(f"log run in experiment {experiment}"):
+            experiment_id = ensure_experiment(self.client, experiment, self.settings.artifact_root)
+            return log_metrics_run(
+                self.client,
+                experiment_id,
+                metrics=metrics,
+                tags=tags,
+                artifacts=artifacts,
+                artifact_path=artifact_path,
+            )
 
     # ---- versions --------------------------------------------------------------------------------
     def register(self, run_id: str) -> ModelVersionInfo:

@@ -1,11 +1,17 @@
-"""Log one training run: params, metrics, data fingerprint, code version, plots, bundle."""
+"""Log runs: a training run (params, metrics, fingerprint, code version, plots, bundle)
+and a metrics-only run (e.g. the pipeline's evaluation table, tagged with its Dagster run).
+
+Runs are created through ``MlflowClient`` with an explicit run id, never through
+mlflow's process-global "active run", so concurrent steps in one process cannot log
+into each other's runs and a failed step cannot leave a run open.
+"""
 
 from __future__ import annotations
 
 import logging
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -71,6 +77,55 @@ def log_run(
         raise
     client.set_terminated(run_id, status="FINISHED")
     log.info("logged training run %s (%s)", run_id, model.name)
+    return run_id
+
+
+def ensure_experiment(client: MlflowClient, name: str, artifact_root: str | None) -> str:
+    """The id of experiment ``name``, created (with ``artifact_root``) when missing."""
+    from mlflow.exceptions import MlflowException
+
+    found = client.get_experiment_by_name(name)
+    if found is not None:
+        return str(found.experiment_id)
+    try:
+        return str(client.create_experiment(name, artifact_root))
+    except MlflowException:
+        # Another process created it between our lookup and create.
+        found = client.get_experiment_by_name(name)
+        if found is None:
+            raise
+        return str(found.experiment_id)
+
+
+def log_metrics_run(
+    client: MlflowClient,
+    experiment_id: str,
+    *,
+    metrics: Mapping[str, float],
+    tags: Mapping[str, str],
+    artifacts: Sequence[str | Path] = (),
+    artifact_path: str | None = None,
+) -> str:
+    """Create a finished run holding ``metrics``, ``tags`` and files; returns its id.
+
+    The run is marked FAILED (and the error re-raised) when any write fails.
+    """
+    from mlflow.entities import Metric, RunTag
+
+    run_id: str = client.create_run(experiment_id, tags=dict(tags)).info.run_id
+    try:
+        now = int(time.time() * 1000)
+        client.log_batch(
+            run_id,
+            metrics=[Metric(metric_name(k), float(v), now, 0) for k, v in metrics.items()],
+            tags=[RunTag(k, v) for k, v in tags.items()],
+        )
+        for path in artifacts:
+            client.log_artifact(run_id, str(path), artifact_path=artifact_path)
+    except BaseException:
+        client.set_terminated(run_id, status="FAILED")
+        raise
+    client.set_terminated(run_id, status="FINISHED")
     return run_id
 
 

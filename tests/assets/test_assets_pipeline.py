@@ -52,6 +52,39 @@ def test_full_graph_registers_a_champion(built: tuple[Settings, Any, Materialize
     assert len(stored) == len(index) and stored.model_version == champion.version
 
 
+def test_every_stored_value_is_data_files(
+    built: tuple[Settings, Any, MaterializeOutcome],
+) -> None:
+    import json
+
+    settings, _, _ = built
+    storage = settings.resolved_home / "dagster" / "storage"
+    # The instance keeps its compute logs in the same folder; only asset values are checked.
+    assert not [p for p in storage.rglob("*") if p.suffix in {".pickle", ".pkl"}]
+    values = [p.parent for p in storage.rglob("*.json") if p.name in ("value.json", "model.json")]
+    assert {p.relative_to(storage).parts[0] for p in values} >= {"book_catalogue", "als_model"}
+    suffixes = {f.suffix for v in values for f in v.rglob("*") if f.is_file()}
+    assert suffixes <= {".json", ".parquet", ".npy", ".npz"}, suffixes
+    catalogue = json.loads((storage / "book_catalogue" / "value.json").read_text())
+    assert catalogue["value"]["json_columns"] == ["tags"]
+
+
+def test_evaluation_logged_to_one_finished_mlflow_run_of_the_dagster_run(
+    built: tuple[Settings, Any, MaterializeOutcome],
+) -> None:
+    settings, _, outcome = built
+    client = ModelRegistry(settings).client
+    experiment = client.get_experiment_by_name(f"{settings.mlflow_experiment}-dagster")
+    assert experiment is not None
+    runs = client.search_runs(
+        [experiment.experiment_id], filter_string=f"tags.dagster_run_id = '{outcome.run_id}'"
+    )
+    assert len(runs) == 1 and runs[0].info.status == "FINISHED"
+    assert f"als.ndcg_at_{settings.eval_k}" in runs[0].data.metrics
+    plots = client.list_artifacts(runs[0].info.run_id, "plots")
+    assert {Path(p.path).name for p in plots} >= {"als.png", "popularity.png"}
+
+
 def test_corrupt_ratings_fail_checks_and_keep_champion(
     built: tuple[Settings, Any, MaterializeOutcome], tmp_path: Path, corrupt: Callable[..., Path]
 ) -> None:
