@@ -16,6 +16,8 @@ def settings_table() -> str:
     rows = ["| variable | default | meaning |", "| --- | --- | --- |"]
     for name, field in Settings.model_fields.items():
         default = field.default
+        if isinstance(default, tuple):  # list settings are comma-separated in the environment
+            default = ",".join(str(part) for part in default)
         shown = "unset" if default is None else f"`{default}`"
         rows.append(f"| `GBREC_{name.upper()}` | {shown} | {field.description or ''} |")
     return "\n".join(rows)

@@ -47,7 +47,7 @@ def test_restart_reads_back_everything(exp_settings: Settings, service: Experime
     assert stop_server(exp_settings)
 
     fresh = ExperimentService(exp_settings, connect(exp_settings))  # new server process
-    assert [e.id for e in fresh.list()] == ["dur", "other"]
+    assert [e.id for e in fresh.find()] == ["dur", "other"]
     assert fresh.get("dur").spec == SPEC
     after = fresh.results("dur")
     assert after.variants == before.variants and after.metrics == before.metrics
