@@ -1,4 +1,4 @@
-"""Experiment domain types: specs, assignments, events and results (mirrors GraphQL §6)."""
+"""Experiment domain types: specs, assignments, events and results (as the API shows them)."""
 
 from __future__ import annotations
 
