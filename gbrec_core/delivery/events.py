@@ -11,7 +11,7 @@ import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import redis
 
@@ -110,4 +110,33 @@ def append_decision(client: redis.Redis, event: DeliveryEvent) -> None:
         stream_fields(event),  # type: ignore[arg-type]
         maxlen=DECISIONS_MAX,
         approximate=True,
+    )
+
+
+@dataclass(frozen=True)
+class DecisionRecord:
+    """One entry of the decisions stream, as read back (newest first in listings)."""
+
+    event: str
+    experiment_id: str
+    champion_version: str
+    challenger_version: str
+    decision: str
+    at: datetime
+
+
+@store_call("delivery decisions stream")
+def last_decision(client: redis.Redis) -> DecisionRecord | None:
+    # The client decodes responses, so ids and fields are str.
+    found = cast(list[tuple[str, dict[str, str]]], client.xrevrange(DECISIONS_STREAM, count=1))
+    if not found:
+        return None
+    _, f = found[0]
+    return DecisionRecord(
+        event=f["event"],
+        experiment_id=f["experiment_id"],
+        champion_version=f["champion_version"],
+        challenger_version=f["challenger_version"],
+        decision=f["decision"],
+        at=datetime.fromisoformat(f["at"]),
     )
