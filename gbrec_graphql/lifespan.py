@@ -12,6 +12,8 @@ from contextlib import asynccontextmanager
 from starlette.applications import Starlette
 
 from gbrec_core.access import AuditLog, KeyVerifier, RateLimiter
+from gbrec_core.delivery.loop import DeliveryLoop, run_delivery_loop
+from gbrec_core.delivery.notify import alert_notifier
 from gbrec_core.experiments.sweeper import run_sweeper
 from gbrec_core.serving.stack import ServingStack
 from gbrec_core.settings import Settings
@@ -48,6 +50,15 @@ def build_services(settings: Settings) -> Services:
     return services
 
 
+def delivery_loop(services: Services) -> DeliveryLoop:
+    """The decision loop of champion-challenger experiments; a promotion deploys through
+    this process's ModelServer (hot-swapped at once, the others follow their watcher)."""
+    stack = services.stack
+    return DeliveryLoop(
+        stack.settings, stack.experiments, stack.registry, stack.redis, promote=stack.server.deploy
+    )
+
+
 @asynccontextmanager
 async def lifespan(app: Starlette) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
@@ -63,10 +74,18 @@ async def lifespan(app: Starlette) -> AsyncIterator[None]:
         run_sweeper(services.experiments, settings.experiment_snapshot_seconds)
     )
     flusher = asyncio.create_task(services.monitor.run())
+    delivery = asyncio.create_task(
+        run_delivery_loop(
+            delivery_loop(services),
+            services.audit,
+            alert_notifier(settings),
+            settings.experiment_sweep_seconds,
+        )
+    )
     try:
         yield
     finally:
-        for task in (sweeper, flusher):
+        for task in (sweeper, flusher, delivery):
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task

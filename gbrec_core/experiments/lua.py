@@ -19,3 +19,5 @@ EVENTS = lua(_PACKAGE, "common", "events")
 DELETE_USER = lua(_PACKAGE, "common", "delete_user")
 #: Set fields of an experiment's definition only if its status is still ARGV[1].
 CAS = lua(_PACKAGE, "cas")
+#: Set fields of an experiment's definition only if several fields hold expected values.
+CAS_FIELDS = lua(_PACKAGE, "cas_fields")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -61,8 +62,10 @@ class ExperimentService:
     Definitions are cached for ``settings.experiment_cache_seconds`` so assignment (pure
     hashing) keeps working while Redis is down; writes made during an outage go to a
     bounded buffer (``settings.event_buffer_size`` events) replayed in order by
-    :meth:`flush`, which every write also attempts first. ``decision_hook`` is called when
-    a champion-vs-challenger experiment concludes or rolls back.
+    :meth:`flush`, which every write also attempts first. :meth:`results` auto-stops
+    ordinary experiments only: champion-challenger ones are decided by the delivery loop
+    (``gbrec_core.delivery.loop``). ``decision_hook`` is called when a manual
+    :meth:`advance` rolls a champion-challenger experiment back on a guardrail.
     """
 
     def __init__(
@@ -77,6 +80,7 @@ class ExperimentService:
             redis_client,
             retention_days=settings.event_retention_days,
             books_ttl_days=settings.event_retention_days,
+            history_days=settings.experiment_history_days,
         )
         self.buffer = WriteBuffer(settings.event_buffer_size)
         self.writer = Writer(self.store, self.buffer, self._resolve)
@@ -261,7 +265,9 @@ class ExperimentService:
         except StoreDownError as e:
             raise UnavailableError(f"Redis unreachable: {e}") from e
         res = compute_results(exp, layout, aggs)
-        decision = decide(exp, layout, aggs, res)
+        # Champion-challenger experiments are decided by the delivery loop alone
+        # (gbrec_core.delivery.loop), which also moves the registry's aliases.
+        decision = None if exp.spec.champion_challenger else decide(exp, layout, aggs, res)
         if decision is not None and self._apply(exp, decision, res):
             res = compute_results(self.get(exp.id), layout, aggs)
         self._maybe_snapshot(res)
@@ -314,9 +320,38 @@ class ExperimentService:
                 res,
             )
             return self.get(exp.id)
-        if not self.store.transition(exp.id, ExperimentStatus.RUNNING, stage=str(exp.stage + 1)):
-            raise ExperimentError(f"{exp.id!r} changed status concurrently")
+        if not self.advance_stage(exp, aggs):
+            raise ExperimentError(f"{exp.id!r} changed status or stage concurrently")
         return self.get(exp.id)
+
+    def advance_stage(self, exp: Experiment, aggs: list[dict[str, float]]) -> bool:
+        """Move ``exp`` from its stage to the next one if nobody did first (compare-and-set
+        on status and stage), recording each arm's users at the new stage's start as
+        ``stage_users`` (JSON list) so that a stage's own users can be counted later."""
+        users = [int(a.get("users", 0)) for a in aggs]
+        return self.store.transition_if(
+            exp.id,
+            {"status": ExperimentStatus.RUNNING.value, "stage": str(exp.stage)},
+            stage=str(exp.stage + 1),
+            stage_users=json.dumps(users),
+        )
+
+    def stage_start_users(self, exp: Experiment) -> list[int]:
+        """Each arm's users when the current stage began (zeros for the first stage)."""
+        try:
+            raw = self.store.field(exp.id, "stage_users")
+        except StoreDownError as e:
+            raise UnavailableError(f"Redis unreachable: {e}") from e
+        if exp.stage == 0 or not raw:
+            return [0] * len(exp.spec.variants)
+        return [int(u) for u in json.loads(raw)]
+
+    def aggregates(self, exp: Experiment) -> list[dict[str, float]]:
+        """The variants' running sums (what results are computed from)."""
+        try:
+            return self.store.aggregates(exp.id, len(exp.spec.variants))
+        except StoreDownError as e:
+            raise UnavailableError(f"Redis unreachable: {e}") from e
 
     def stop(self, experiment_id: str) -> Experiment:
         exp = self.get(experiment_id)

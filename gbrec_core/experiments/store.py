@@ -11,7 +11,7 @@ fields ``user`` and ``d``, the event as JSON) run atomically: no reader sees hal
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, cast
@@ -80,14 +80,23 @@ def _now() -> datetime:
 class ExperimentStore:
     """Thin, typed access to the experiment keys of one Redis database."""
 
-    def __init__(self, client: redis.Redis, *, retention_days: int, books_ttl_days: int) -> None:
+    def __init__(
+        self,
+        client: redis.Redis,
+        *,
+        retention_days: int,
+        books_ttl_days: int,
+        history_days: float = 30.0,
+    ) -> None:
         self.r = client
         self.retention_ms = retention_days * 86_400_000
+        self.history_seconds = history_days * 86_400
         self.books_ttl = books_ttl_days * 86_400
         self._exposures = client.register_script(lua.EXPOSURES)
         self._events = client.register_script(lua.EVENTS)
         self._delete = client.register_script(lua.DELETE_USER)
         self._cas = client.register_script(lua.CAS)
+        self._cas_fields = client.register_script(lua.CAS_FIELDS)
 
     # definitions -------------------------------------------------------------------
     @store_call("experiment store")
@@ -136,6 +145,23 @@ class ExperimentStore:
         for k, v in {**fields, "updated_at": _now().isoformat()}.items():
             args += [k, v]
         return bool(self._cas(keys=[exp_prefix(experiment_id) + "def"], args=args))
+
+    @store_call("experiment store")
+    def transition_if(self, experiment_id: str, expected: Mapping[str, str], **fields: str) -> bool:
+        """Set ``fields`` only if every ``expected`` field still holds its value (a missing
+        field reads as ``""``); e.g. ``{"status": "RUNNING", "stage": "0"}`` lets exactly
+        one of several racing processes advance stage 0."""
+        args: list[str] = [str(len(expected))]
+        for k, v in expected.items():
+            args += [k, v]
+        for k, v in {**fields, "updated_at": _now().isoformat()}.items():
+            args += [k, v]
+        return bool(self._cas_fields(keys=[exp_prefix(experiment_id) + "def"], args=args))
+
+    @store_call("experiment store")
+    def field(self, experiment_id: str, name: str) -> str | None:
+        """One raw field of the definition hash (e.g. the delivery loop's ``stage_users``)."""
+        return cast(str | None, self.r.hget(exp_prefix(experiment_id) + "def", name))
 
     # writes ------------------------------------------------------------------------
     def _base_args(self, experiment_id: str, layout: MetricLayout) -> list[Any]:
@@ -234,7 +260,13 @@ class ExperimentStore:
 
     @store_call("experiment store")
     def add_snapshot(self, experiment_id: str, payload: str) -> None:
-        self.r.zadd(exp_prefix(experiment_id) + "snapshots", {payload: time.time()})
+        """Append a snapshot and drop those older than the history window, atomically."""
+        now = time.time()
+        key = exp_prefix(experiment_id) + "snapshots"
+        pipe = self.r.pipeline(transaction=True)
+        pipe.zadd(key, {payload: now})
+        pipe.zremrangebyscore(key, "-inf", f"({now - self.history_seconds!r}")
+        pipe.execute()
 
     @store_call("experiment store")
     def snapshots(self, experiment_id: str, since: float = 0.0) -> list[str]:

@@ -48,7 +48,11 @@ class ExperimentSpec:
     satisfaction) or a ``custom_metrics`` entry. ``guardrails`` are checked with a
     one-sided sequential test (for STAGED, every metric when left empty).
     ``sequential_tuning`` is N*, the sample size at which the confidence sequence is
-    tightest. ``forced_users`` pins user ids to variants for QA.
+    tightest. ``forced_users`` pins user ids to variants for QA. ``champion_challenger``:
+    the first arm is the champion, the last the challenger, and the delivery loop (not
+    auto-stop) decides. ``cuped_covariate`` names the pre-period metric whose per-user
+    value callers pass as ``covariate`` on exposures (a label: CUPED applies whenever
+    the covariates vary).
     """
 
     id: str
@@ -73,6 +77,7 @@ class ExperimentSpec:
     min_users_per_variant: int = 100
     positive_rating: float = 4.0
     champion_challenger: bool = False
+    cuped_covariate: str | None = None
 
 
 @dataclass(frozen=True)

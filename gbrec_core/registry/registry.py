@@ -29,6 +29,7 @@ from gbrec_core.registry.provenance import FingerprintLike
 from gbrec_core.registry.tracking import (
     BUNDLE_ARTIFACT,
     CHECKSUM_TAG,
+    LINEAGE_TAG,
     MODEL_TAG,
     ensure_experiment,
     log_metrics_run,
@@ -251,6 +252,25 @@ class ModelRegistry:
                     log.warning("rolled %s back from v%s to v%s", self.name, current, candidate)
                     return Deployment(candidate, current, datetime.now(UTC))
         raise NotFoundError(f"{self.name} has no previous champion to roll back to")
+
+    def retire_challenger(self, version: str) -> bool:
+        """Remove the ``challenger`` alias if it still points at ``version`` (a newer
+        challenger proposed meanwhile keeps its alias); True when it was removed."""
+        if self._alias_version(CHALLENGER) != version:
+            return False
+        with mlflow_errors(f"remove challenger {version}"):
+            self.client.delete_registered_model_alias(self.name, CHALLENGER)
+        log.info("challenger v%s of %s retired", version, self.name)
+        return True
+
+    def lineage(self, version: str) -> str | None:
+        """The ``gbrec.lineage`` tag of the run that trained ``version`` (e.g.
+        ``dagster:<run id>``), or None when it was logged without one."""
+        info = self.version(version)
+        if info.run_id is None:
+            return None
+        with mlflow_errors(f"read lineage of {version}"):
+            return self.client.get_run(info.run_id).data.tags.get(LINEAGE_TAG)
 
     # ---- artifacts -------------------------------------------------------------------------------
     def download(self, version: str, dest: Path) -> tuple[Path, ModelVersionInfo]:

@@ -6,9 +6,11 @@ import asyncio
 
 import strawberry
 
+from gbrec_core.delivery.status import delivery_status
 from gbrec_core.errors import NotFoundError
 from gbrec_core.experiments import types as core
 from gbrec_graphql.context import Info
+from gbrec_graphql.experiments.delivery import DeliveryStatus
 from gbrec_graphql.experiments.types import Experiment, ExperimentStatus
 from gbrec_graphql.fields import field
 from gbrec_graphql.pagination import paginate
@@ -38,3 +40,15 @@ class ExperimentQueries:
         found = await asyncio.to_thread(info.context.services.experiments.find, wanted)
         page = paginate(found, key=lambda e: e.id, first=first, after=after)
         return [Experiment.from_domain(e) for e in page]
+
+    @field(
+        description="Model delivery: champion and challenger versions (registry aliases), "
+        "the running challenger-v<N> experiment, the mode and the last decision."
+    )
+    async def delivery_status(self, info: Info) -> DeliveryStatus:
+        await info.context.check_read()
+        stack = info.context.services.stack
+        found = await asyncio.to_thread(
+            delivery_status, stack.registry, stack.experiments, stack.redis
+        )
+        return DeliveryStatus.from_domain(found)

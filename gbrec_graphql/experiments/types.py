@@ -10,7 +10,7 @@ from typing import Any
 import strawberry
 from strawberry.scalars import JSON
 
-from gbrec_core.errors import InvalidInputError
+from gbrec_core.errors import InvalidInputError, NotFoundError
 from gbrec_core.experiments import types as core
 from gbrec_graphql.context import Info
 from gbrec_graphql.experiments.history import check_points, since_timestamp, thin
@@ -108,6 +108,15 @@ class Experiment:
     stage: int
     stages: list[float]
     metrics: list[str] = strawberry.field(description="Metric names; the first is primary.")
+    guardrails: list[str] = strawberry.field(
+        description="Metrics whose significant regression rolls the experiment back."
+    )
+    champion_challenger: bool = strawberry.field(
+        description="First arm champion, last arm challenger; the delivery loop decides."
+    )
+    correction: str
+    min_users_per_variant: int
+    cuped_covariate: str | None
     variants: list[Variant]
     winner: str | None
     decision: str | None
@@ -133,6 +142,24 @@ class Experiment:
         )
         return [ExperimentResults.from_domain(r) for r in thin(snapshots, limit)]
 
+    @field(description="Registry version of the champion arm (champion-challenger only).")
+    async def champion_version(self, info: Info) -> str | None:
+        return await self._arm_version(info, self.variants[0].model)
+
+    @field(description="Registry version of the challenger arm (champion-challenger only).")
+    async def challenger_version(self, info: Info) -> str | None:
+        return await self._arm_version(info, self.variants[-1].model)
+
+    async def _arm_version(self, info: Info, model: str) -> str | None:
+        if not self.champion_challenger:
+            return None
+        if model.isdigit():
+            return model
+        try:
+            return await asyncio.to_thread(info.context.services.registry.resolve, model)
+        except NotFoundError:
+            return None
+
     @classmethod
     def from_domain(cls, e: core.Experiment) -> Experiment:
         weights = e.weights
@@ -147,6 +174,11 @@ class Experiment:
             stage=e.stage,
             stages=list(e.spec.stages),
             metrics=list(e.spec.metrics),
+            guardrails=list(e.spec.guardrails),
+            champion_challenger=e.spec.champion_challenger,
+            correction=e.spec.correction,
+            min_users_per_variant=e.spec.min_users_per_variant,
+            cuped_covariate=e.spec.cuped_covariate,
             variants=[
                 Variant(name=v.name, weight=w, model=v.model)
                 for v, w in zip(e.spec.variants, weights, strict=True)
@@ -173,6 +205,38 @@ class VariantInput:
     weight: float | None = None
 
 
+AGGREGATIONS = ("count", "sum", "mean", "binary")
+CORRECTIONS = ("holm", "bh", "none")
+
+
+@strawberry.input(description="A custom per-user metric over one event type.")
+class MetricInput:
+    name: str
+    event_type: EventType
+    aggregation: str = strawberry.field(default="count", description="count|sum|mean|binary")
+    higher_is_better: bool = True
+
+    def to_domain(self) -> core.MetricSpec:
+        if self.aggregation not in AGGREGATIONS:
+            raise InvalidInputError(
+                f"metric {self.name!r}: aggregation must be one of {', '.join(AGGREGATIONS)}"
+            )
+        return core.MetricSpec(
+            name=self.name,
+            event_type=core.EventType(self.event_type),
+            aggregation=self.aggregation,  # type: ignore[arg-type]
+            higher_is_better=self.higher_is_better,
+        )
+
+
+def _correction(value: str | None) -> core.Correction:
+    if value is None:
+        return "holm"
+    if value not in CORRECTIONS:
+        raise InvalidInputError(f"correction must be one of {', '.join(CORRECTIONS)}")
+    return value  # type: ignore[return-value]
+
+
 @strawberry.input
 class ExperimentInput:
     id: str
@@ -188,6 +252,26 @@ class ExperimentInput:
     sequential: bool = True
     auto_stop: bool = True
     alpha: float = 0.05
+    champion_challenger: bool = strawberry.field(
+        default=False,
+        description="First variant champion, last challenger: the delivery loop advances, "
+        "promotes the challenger or rolls it back (auto-stop does not apply).",
+    )
+    guardrails: list[str] | None = strawberry.field(
+        default=None, description="Metrics whose significant regression rolls back."
+    )
+    custom_metrics: list[MetricInput] | None = None
+    correction: str | None = strawberry.field(
+        default=None, description="Multiple-testing correction: holm (default), bh or none."
+    )
+    min_users_per_variant: int | None = strawberry.field(
+        default=None, description="Users per arm before decisions (and per stage to advance)."
+    )
+    cuped_covariate: str | None = strawberry.field(
+        default=None,
+        description="Name of the pre-period metric whose per-user value is passed as the "
+        "exposure covariate (CUPED); a label, CUPED applies whenever covariates vary.",
+    )
 
     def to_domain(self) -> core.ExperimentSpec:
         spec = core.ExperimentSpec(
@@ -203,7 +287,16 @@ class ExperimentInput:
             sequential=self.sequential,
             auto_stop=self.auto_stop,
             alpha=self.alpha,
+            champion_challenger=self.champion_challenger,
+            guardrails=tuple(self.guardrails or ()),
+            custom_metrics=tuple(m.to_domain() for m in self.custom_metrics or ()),
+            correction=_correction(self.correction),
+            cuped_covariate=self.cuped_covariate,
         )
+        if self.min_users_per_variant is not None:
+            if self.min_users_per_variant < 1:
+                raise InvalidInputError("minUsersPerVariant must be at least 1")
+            spec = dataclasses.replace(spec, min_users_per_variant=self.min_users_per_variant)
         # Omitted metrics keep the core's default primary metric.
         return dataclasses.replace(spec, metrics=tuple(self.metrics)) if self.metrics else spec
 
@@ -214,9 +307,30 @@ class ExperimentInput:
             "variants": [
                 {"name": v.name, "model": v.model, "weight": v.weight} for v in self.variants
             ],
+            "description": self.description,
             "coverage": self.coverage,
+            "seed": self.seed,
+            "hashVersion": self.hash_version,
             "stages": self.stages,
             "metrics": self.metrics,
+            "targeting": self.targeting,
+            "sequential": self.sequential,
+            "autoStop": self.auto_stop,
+            "alpha": self.alpha,
+            "championChallenger": self.champion_challenger,
+            "guardrails": self.guardrails,
+            "customMetrics": [
+                {
+                    "name": m.name,
+                    "eventType": str(m.event_type),
+                    "aggregation": m.aggregation,
+                    "higherIsBetter": m.higher_is_better,
+                }
+                for m in self.custom_metrics or ()
+            ],
+            "correction": self.correction,
+            "minUsersPerVariant": self.min_users_per_variant,
+            "cupedCovariate": self.cuped_covariate,
         }
 
 

@@ -219,7 +219,9 @@ def test_custom_metric_and_cuped(service: ExperimentService) -> None:
     assert (treat.ci_high - treat.ci_low) / 2 < plain_half  # type: ignore[operator]
 
 
-def test_auto_stop_concludes_and_calls_decision_hook(exp_settings, redis_conn) -> None:  # type: ignore[no-untyped-def]
+def test_auto_stop_concludes_ordinary_experiments_only(exp_settings, redis_conn) -> None:  # type: ignore[no-untyped-def]
+    """results() auto-stops an ordinary experiment (no hook: nothing to promote); a
+    champion-challenger one is left to the delivery loop (gbrec_core.delivery)."""
     calls: list[DecisionEvent] = []
     service = ExperimentService(exp_settings, redis_conn, decision_hook=calls.append)
     service.create(
@@ -227,7 +229,6 @@ def test_auto_stop_concludes_and_calls_decision_hook(exp_settings, redis_conn) -
             id="auto",
             variants=AB,
             metrics=("satisfaction",),
-            champion_challenger=True,
             sequential_tuning=1000,
         )
     )
@@ -236,9 +237,20 @@ def test_auto_stop_concludes_and_calls_decision_hook(exp_settings, redis_conn) -
     res = service.results("auto")
     assert res.status is ExperimentStatus.CONCLUDED and res.winner == "treatment"
     assert service.get("auto").status is ExperimentStatus.CONCLUDED
-    assert [(c.action, c.model) for c in calls] == [("promote", "challenger")]
+    assert calls == []
     assert service.assign("auto", 5).variant == "treatment"  # type: ignore[union-attr]
     assert service.record_events([Event(1, EventType.CLICK, "auto")]).rejected == 1
+    service.create(
+        ExperimentSpec(
+            id="cc",
+            variants=AB,
+            metrics=("satisfaction",),
+            champion_challenger=True,
+            sequential_tuning=1000,
+        )
+    )
+    _satisfaction(service, "cc", _expose(service, "cc", range(1, 1001)), effect=0.6)
+    assert service.results("cc").status is ExperimentStatus.RUNNING
 
 
 def test_no_auto_stop_without_effect(service: ExperimentService) -> None:
