@@ -129,9 +129,21 @@ class DecisionRecord:
 def last_decision(client: redis.Redis) -> DecisionRecord | None:
     # The client decodes responses, so ids and fields are str.
     found = cast(list[tuple[str, dict[str, str]]], client.xrevrange(DECISIONS_STREAM, count=1))
-    if not found:
-        return None
-    _, f = found[0]
+    return _record(found[0][1]) if found else None
+
+
+@store_call("delivery decisions stream")
+def decisions_of(client: redis.Redis, experiment_id: str, limit: int) -> list[DecisionRecord]:
+    """The experiment's decisions, oldest first (at most the newest ``limit``); the
+    stream is capped at DECISIONS_MAX entries, so this reads a bounded amount."""
+    found = cast(
+        list[tuple[str, dict[str, str]]], client.xrevrange(DECISIONS_STREAM, count=DECISIONS_MAX)
+    )
+    mine = [_record(f) for _, f in found if f.get("experiment_id") == experiment_id]
+    return mine[:limit][::-1]
+
+
+def _record(f: dict[str, str]) -> DecisionRecord:
     return DecisionRecord(
         event=f["event"],
         experiment_id=f["experiment_id"],

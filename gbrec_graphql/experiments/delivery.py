@@ -2,37 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 import strawberry
 
-from gbrec_core.delivery import events as core_events
 from gbrec_core.delivery import status as core
-from gbrec_graphql.experiments.types import Experiment
-
-
-@strawberry.type(description="The delivery loop's latest decision.")
-class DeliveryDecision:
-    event: str = strawberry.field(
-        description="promoteChallenger, rollbackChallenger, advanceExperiment, "
-        "stopExperiment or srmPause."
-    )
-    experiment_id: str
-    champion_version: str
-    challenger_version: str
-    decision: str
-    at: datetime
-
-    @classmethod
-    def from_domain(cls, d: core_events.DecisionRecord) -> DeliveryDecision:
-        return cls(
-            event=d.event,
-            experiment_id=d.experiment_id,
-            champion_version=d.champion_version,
-            challenger_version=d.challenger_version,
-            decision=d.decision,
-            at=d.at,
-        )
+from gbrec_graphql.experiments.types import DeliveryDecision, Experiment
 
 
 @strawberry.type(description="Which version is champion, which challenger, and the test.")

@@ -10,6 +10,7 @@ from typing import Any
 import strawberry
 from strawberry.scalars import JSON
 
+from gbrec_core.delivery.events import DecisionRecord, decisions_of
 from gbrec_core.errors import InvalidInputError, NotFoundError
 from gbrec_core.experiments import types as core
 from gbrec_graphql.context import Info
@@ -96,6 +97,30 @@ class ExperimentResults:
         )
 
 
+@strawberry.type(description="A decision of the delivery loop.")
+class DeliveryDecision:
+    event: str = strawberry.field(
+        description="promoteChallenger, rollbackChallenger, advanceExperiment, "
+        "stopExperiment or srmPause."
+    )
+    experiment_id: str
+    champion_version: str
+    challenger_version: str
+    decision: str
+    at: datetime
+
+    @classmethod
+    def from_domain(cls, d: DecisionRecord) -> DeliveryDecision:
+        return cls(
+            event=d.event,
+            experiment_id=d.experiment_id,
+            champion_version=d.champion_version,
+            challenger_version=d.challenger_version,
+            decision=d.decision,
+            at=d.at,
+        )
+
+
 @strawberry.type
 class Experiment:
     id: str
@@ -122,6 +147,16 @@ class Experiment:
     decision: str | None
     created_at: datetime
     updated_at: datetime
+
+    @field(
+        description="The delivery loop's decisions on this experiment (stage advances, "
+        "SRM pause, promotion, rollback, stop), oldest first; at most `limit`."
+    )
+    async def timeline(self, info: Info, limit: int = 50) -> list[DeliveryDecision]:
+        check_points(limit)
+        client = info.context.services.stack.redis
+        found = await asyncio.to_thread(decisions_of, client, self.id, limit)
+        return [DeliveryDecision.from_domain(d) for d in found]
 
     @field(description="Per-variant traffic, SRM check and metric comparisons.")
     async def results(self, info: Info) -> ExperimentResults:

@@ -21,6 +21,7 @@
         metrics { metric variant mean diff lift ciLow ciHigh pValue significant }
       }
       winner
+      timeline { event decision at }
     }
   }`;
   const HISTORY_QUERY = `query DashboardHistory($id: String!) {
@@ -275,7 +276,21 @@
         exp.winner ? " · " : null,
         exp.winner ? h("strong", { class: "winner", text: `Winner: ${exp.winner}` }) : null,
       ]),
+      timeline(exp.timeline || []),
     ]);
+  }
+
+  // The delivery loop's decisions (stage advances, SRM pause, promotion, rollback, stop).
+  function timeline(decisions) {
+    if (!decisions.length) return null;
+    return h("ol", { class: "timeline", id: "timeline", "aria-label": "Delivery decisions" },
+      decisions.map((d) => h("li", {}, [
+        h("time", { datetime: d.at, text: new Date(d.at).toLocaleString() }),
+        " ",
+        h("strong", { text: d.event }),
+        `: ${d.decision}`,
+      ])),
+    );
   }
 
   function srmBadge(results) {

@@ -36,6 +36,7 @@ CREATE = """mutation($input: ExperimentInput!) { createExperiment(input: $input)
 STATE = """query($id: String!) { experiment(id: $id) { status stage winner decision } }"""
 SERVING = "{ servingModel { version } }"
 AUDIT = "{ auditLog(first: 50) { entries { keyId operation arguments } } }"
+TIMELINE = """query($id: String!) { experiment(id: $id) { timeline { event decision } } }"""
 
 
 class Cluster:
@@ -141,6 +142,16 @@ def set_challenger(settings: Settings, version: str) -> None:
     registry.client.set_registered_model_alias(registry.name, "challenger", version)
 
 
+def challenger_retired(registry: ModelRegistry, seconds: float = 15.0) -> bool:
+    """The status changes first, the registry right after (in the deciding process)."""
+    deadline = time.monotonic() + seconds
+    while registry.alias_version("challenger") is not None:
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.2)
+    return True
+
+
 def serving_everywhere(cluster: Cluster, version: str, seconds: float = 30.0) -> bool:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
@@ -159,11 +170,13 @@ def test_a_better_challenger_is_promoted_once_everywhere(cluster: Cluster) -> No
     assert stages == {0, 1}, stages
     assert serving_everywhere(cluster, "2")
     registry = ModelRegistry(cluster.settings)
-    assert registry.champion_version() == "2" and registry.alias_version("challenger") is None
+    assert registry.champion_version() == "2" and challenger_retired(registry)
     entries = cluster.gql(0, AUDIT, key="admin")["auditLog"]["entries"]
     promotions = [e for e in entries if e["operation"] == "promoteChallenger"]
     assert len(promotions) == 1 and promotions[0]["keyId"] == "system"
     assert [e for e in entries if e["operation"] == "advanceExperiment"]
+    timeline = cluster.gql(1, TIMELINE, {"id": "challenger-v2"})["experiment"]["timeline"]
+    assert [d["event"] for d in timeline] == ["advanceExperiment", "promoteChallenger"]
 
 
 def test_a_worse_challenger_is_rolled_back(cluster: Cluster) -> None:
@@ -174,6 +187,7 @@ def test_a_worse_challenger_is_rolled_back(cluster: Cluster) -> None:
     state, _ = drive(cluster, "challenger-v3", {"champion": 0.30, "challenger": 0.03}, 2 * 10**5)
     assert state["status"] == "ROLLED_BACK", state
     registry = ModelRegistry(cluster.settings)
-    assert registry.champion_version() == champion
-    assert registry.alias_version("challenger") is None
+    assert challenger_retired(registry) and registry.champion_version() == champion
     assert serving_everywhere(cluster, champion)
+    timeline = cluster.gql(0, TIMELINE, {"id": "challenger-v3"})["experiment"]["timeline"]
+    assert timeline[-1]["event"] == "rollbackChallenger"
