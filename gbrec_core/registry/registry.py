@@ -210,6 +210,20 @@ class ModelRegistry:
             champion_value=None if champion is None else champion.metrics.get(metric),
         )
 
+    def set_challenger(self, version: str) -> None:
+        """Point ``challenger`` at ``version`` without touching ``champion``.
+
+        The delivery loop's entry: the gate was already checked by the caller
+        (:meth:`evaluate_gate`) and promotion is left to the A/B test. A champion
+        cannot also be the challenger.
+        """
+        version = self.resolve(version)
+        if self.champion_version() == version:
+            raise InvalidInputError(f"v{version} is the champion; it cannot be the challenger")
+        with mlflow_errors(f"set challenger {version}"):
+            self.client.set_registered_model_alias(self.name, CHALLENGER, version)
+        log.info("challenger of %s: v%s", self.name, version)
+
     def propose(self, version: str) -> PromotionDecision:
         """Make ``version`` the challenger; promote it when the gate accepts."""
         with mlflow_errors(f"set challenger {version}"):

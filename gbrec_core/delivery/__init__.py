@@ -1,0 +1,18 @@
+"""Model delivery: how a newly registered version reaches the champion alias.
+
+``start_delivery`` is the pipeline's side (gate at once, or challenger plus a staged
+A/B experiment); carrying out the experiment's decision is the API's sweeper.
+"""
+
+from __future__ import annotations
+
+from gbrec_core.delivery.spec import CHALLENGER_PREFIX, challenger_experiment_id, challenger_spec
+from gbrec_core.delivery.start import DeliveryOutcome, start_delivery
+
+__all__ = [
+    "CHALLENGER_PREFIX",
+    "DeliveryOutcome",
+    "challenger_experiment_id",
+    "challenger_spec",
+    "start_delivery",
+]
