@@ -8,11 +8,15 @@ from __future__ import annotations
 
 from gbrec_core.delivery.spec import CHALLENGER_PREFIX, challenger_experiment_id, challenger_spec
 from gbrec_core.delivery.start import DeliveryOutcome, start_delivery
+from gbrec_core.delivery.stream import DECISIONS_STREAM, DecisionEntry, read_decisions
 
 __all__ = [
     "CHALLENGER_PREFIX",
+    "DECISIONS_STREAM",
+    "DecisionEntry",
     "DeliveryOutcome",
     "challenger_experiment_id",
     "challenger_spec",
+    "read_decisions",
     "start_delivery",
 ]

@@ -14,7 +14,7 @@ import dataclasses
 import logging
 
 from gbrec_core.delivery.spec import CHALLENGER_PREFIX, challenger_spec
-from gbrec_core.errors import ExperimentError
+from gbrec_core.errors import ExperimentError, InvalidInputError
 from gbrec_core.experiments.service import ExperimentService
 from gbrec_core.experiments.types import ExperimentStatus
 from gbrec_core.registry import ModelRegistry
@@ -52,10 +52,14 @@ class DeliveryOutcome:
 def start_delivery(
     settings: Settings,
     registry: ModelRegistry,
-    experiments: ExperimentService,
+    experiments: ExperimentService | None,
     version: str,
 ) -> DeliveryOutcome:
-    """Deliver the freshly registered ``version`` according to ``settings.delivery``."""
+    """Deliver the freshly registered ``version`` according to ``settings.delivery``.
+
+    ``experiments`` may be None in gate mode (Redis is then never touched); in
+    experiment mode a challenger without it raises ``InvalidInputError``.
+    """
     if settings.delivery == "gate":
         return _gate(registry, version)
     champion = registry.champion_version()
@@ -66,6 +70,8 @@ def start_delivery(
     decision = registry.evaluate_gate(version)
     if not decision.accepted:
         return DeliveryOutcome(version, "experiment", False, None, decision.reason, champion)
+    if experiments is None:
+        raise InvalidInputError("experiment delivery needs an ExperimentService (Redis)")
     return _start_challenger(settings, registry, experiments, champion, version, decision.reason)
 
 

@@ -29,6 +29,7 @@ from gbrec_core.registry.provenance import FingerprintLike
 from gbrec_core.registry.tracking import (
     BUNDLE_ARTIFACT,
     CHECKSUM_TAG,
+    LINEAGE_TAG,
     MODEL_TAG,
     ensure_experiment,
     log_metrics_run,
@@ -167,6 +168,15 @@ class ModelRegistry:
                 if candidate != current and self._exists(candidate):
                     return candidate
         return None
+
+    def dagster_run(self, version: str) -> str | None:
+        """The Dagster run that trained ``version`` (its run's ``dagster:<id>`` lineage tag)."""
+        info = self.version(version)
+        if info.run_id is None:
+            return None
+        with mlflow_errors(f"read lineage of {version}"):
+            lineage = self.client.get_run(info.run_id).data.tags.get(LINEAGE_TAG, "")
+        return lineage.removeprefix("dagster:") if lineage.startswith("dagster:") else None
 
     def alias_version(self, alias: str) -> str | None:
         """The version ``alias`` points at, or None when the alias is not set."""
