@@ -8,6 +8,7 @@ import pytest
 import redis
 
 from gbrec_core.delivery import challenger_spec, start_delivery
+from gbrec_core.errors import InvalidInputError
 from gbrec_core.experiments import ExperimentService
 from gbrec_core.experiments.types import ExperimentStatus, Strategy
 from gbrec_core.models import make_recommender
@@ -116,3 +117,15 @@ def test_gate_mode_promotes_at_once(
     outcome = start_delivery(gate, registry, experiments, log_model(0.31))
     assert outcome.mode == "gate" and outcome.champion and outcome.experiment_id is None
     assert registry.champion_version() == "2" and experiments.find() == []
+
+
+def test_champion_cannot_be_challenger_and_experiment_mode_needs_redis(
+    delivery_settings: Settings, registry: ModelRegistry, log_model: LogModel
+) -> None:
+    first = start_delivery(delivery_settings, registry, None, log_model(0.30))
+    assert first.champion  # the first version needs no experiment
+    with pytest.raises(InvalidInputError, match="champion"):
+        registry.set_challenger(first.version)
+    with pytest.raises(InvalidInputError, match="ExperimentService"):
+        start_delivery(delivery_settings, registry, None, log_model(0.31))
+    assert registry.alias_version(CHALLENGER) is None
