@@ -17,6 +17,7 @@ from gbrec_assets.assets.raw import raw_files
 from gbrec_assets.assets.registry import build_registered_model_asset
 from gbrec_assets.assets.training import book_catalogue, build_model_assets
 from gbrec_assets.checks import champion_smoke_check
+from gbrec_assets.delivery import delivery_decision_sensor
 from gbrec_assets.jobs import retrain_job, rollback_job
 from gbrec_assets.resources import build_resources
 from gbrec_assets.schedules import build_weekly_retrain_schedule
@@ -64,6 +65,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
             model_degradation_sensor,
             champion_rollback_sensor,
             run_failure_alert_sensor,
+            delivery_decision_sensor,
         ],
         resources=build_resources(settings),
     )

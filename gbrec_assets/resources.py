@@ -31,10 +31,12 @@ class GbrecSettingsResource(dg.ConfigurableResource):
     home: str | None = None
     dataset: str | None = None
     synthetic_scale: str | None = None
+    synthetic_seed: int | None = None
     mlflow_tracking_uri: str | None = None
     redis_url: str | None = None
     vector_backend: str | None = None
     index_shards: int | None = None
+    delivery: str | None = None
 
     def settings(self) -> Settings:
         overrides: dict[str, Any] = {
@@ -51,10 +53,12 @@ class GbrecSettingsResource(dg.ConfigurableResource):
             home=str(settings.resolved_home),
             dataset=settings.dataset,
             synthetic_scale=settings.synthetic_scale,
+            synthetic_seed=settings.synthetic_seed,
             mlflow_tracking_uri=settings.mlflow_tracking_uri,
             redis_url=settings.redis_url,
             vector_backend=settings.vector_backend,
             index_shards=settings.index_shards,
+            delivery=settings.delivery,
         )
 
 

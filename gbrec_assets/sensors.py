@@ -101,8 +101,19 @@ def model_degradation_sensor(
     if not decision.degraded:
         return dg.SkipReason(message)
     context.log.info(message)
+    run_key = f"degraded-v{champion}-{decision.metric}-period{found.period}"
+    if context.cursor != run_key:  # one alert per degradation, not one per tick
+        send_alert(
+            settings,
+            Alert(
+                title=f"gbrec retrain requested: champion v{champion} degraded",
+                body=message,
+                fields={"event": "degradationRetrain", "championVersion": champion},
+            ),
+        )
+        context.update_cursor(run_key)
     return dg.RunRequest(
-        run_key=f"degraded-v{champion}-{decision.metric}-period{found.period}",
+        run_key=run_key,
         tags={
             "gbrec/trigger": "degradation",
             "gbrec/champion": champion,
@@ -159,23 +170,47 @@ def champion_rollback_sensor(context: dg.SensorEvaluationContext) -> dg.SensorRe
     )
 
 
+def failed_blocking_checks(instance: dg.DagsterInstance, run_id: str) -> list[str]:
+    """``asset:check`` of every blocking check that failed in the run, in event order."""
+    records = instance.all_logs(run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION)
+    failed: list[str] = []
+    for record in records:
+        event = record.dagster_event
+        if event is None:
+            continue
+        evaluation = event.asset_check_evaluation_data
+        if evaluation.blocking and not evaluation.passed:
+            failed.append(f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}")
+    return failed
+
+
 @dg.run_failure_sensor(
     name="run_failure_alert_sensor",
     default_status=dg.DefaultSensorStatus.RUNNING,
-    description="Sends the failure message to GBREC_ALERT_WEBHOOK_URL and/or by e-mail.",
+    description="Sends the failure message, naming failed blocking checks, to "
+    "GBREC_ALERT_WEBHOOK_URL and/or by e-mail.",
 )
 def run_failure_alert_sensor(
     context: dg.RunFailureSensorContext, gbrec: GbrecSettingsResource
 ) -> None:
     run = context.dagster_run
     steps = [e.step_key for e in context.get_step_failure_events() if e.step_key]
-    body = json.dumps({"failed_steps": steps, "message": context.failure_event.message})
+    checks = failed_blocking_checks(context.instance, run.run_id)
+    body = json.dumps(
+        {"failed_steps": steps, "failed_checks": checks, "message": context.failure_event.message}
+    )
+    title = f"gbrec run {run.run_id[:8]} of {run.job_name} failed"
+    if checks:
+        title += f": blocking check(s) {', '.join(checks)} failed"
+    # A channel that fails fails the tick, so the lost alert is visible in the UI.
     send_alert(
         gbrec.settings(),
         Alert(
-            title=f"gbrec run {run.run_id[:8]} of {run.job_name} failed",
+            title=title,
             body=body,
             run_id=run.run_id,
             job=run.job_name,
+            fields={"event": "runFailure", "failedChecks": checks, "failedSteps": steps},
         ),
+        raise_errors=True,
     )

@@ -1,10 +1,12 @@
-"""``registered_model``: the best family of the evaluation, logged, registered, proposed.
+"""``registered_model``: the best family of the evaluation, logged, registered, delivered.
 
 The family with the best primary metric (``GBREC_PRIMARY_METRIC`` at
 ``GBREC_EVAL_K``) on the holdout is logged as an MLflow run, registered as a new
-version of ``GBREC_MODEL_NAME`` and proposed: it becomes ``challenger`` and the
-promotion gate either makes it ``champion`` or records why not (both outcomes
-materialise the asset; the reason is in the metadata).
+version of ``GBREC_MODEL_NAME`` and handed to :func:`gbrec_core.delivery.start_delivery`:
+with ``GBREC_DELIVERY=gate`` the promotion gate makes it ``champion`` at once; with
+``experiment`` (the default) the first version becomes champion and a later
+gate-passing one becomes ``challenger`` with a running ``challenger-v<N>`` A/B
+experiment. Every outcome materialises the asset; the reason is in the metadata.
 """
 
 import dataclasses
@@ -17,7 +19,10 @@ from gbrec_assets.assets.data import SNAPSHOT_KEY
 from gbrec_assets.assets.evaluation import PLOT_COLUMN
 from gbrec_assets.assets.training import model_asset_name
 from gbrec_assets.automation import downstream_condition
-from gbrec_assets.resources import GbrecSettingsResource, RegistryResource
+from gbrec_assets.resources import GbrecSettingsResource, RedisResource, RegistryResource
+from gbrec_core.delivery import DeliveryOutcome
+from gbrec_core.registry import ModelRegistry
+from gbrec_core.settings import Settings
 
 METRIC_COLUMNS = ("precision", "recall", "ndcg", "map", "hit_rate", "coverage")
 
@@ -32,6 +37,8 @@ class RegisteredModel:
     champion: bool
     reason: str
     champion_version: str | None
+    mode: str = "gate"
+    experiment_id: str | None = None
 
 
 def data_fingerprint(context: dg.AssetExecutionContext) -> dict[str, Any]:
@@ -51,6 +58,19 @@ def run_link(tracking_uri: str, experiment_id: str, run_id: str) -> dg.MetadataV
     return dg.MetadataValue.text(f"{tracking_uri} {path} (open with `mlflow ui`)")
 
 
+def deliver(
+    settings: Settings, registry: ModelRegistry, redis: RedisResource, version: str
+) -> DeliveryOutcome:
+    """``start_delivery``; Redis (for the experiment) is only connected in experiment mode."""
+    from gbrec_core.delivery import start_delivery
+    from gbrec_core.experiments import ExperimentService
+
+    experiments = (
+        None if settings.delivery == "gate" else ExperimentService(settings, redis.client())
+    )
+    return start_delivery(settings, registry, experiments, version)
+
+
 def build_registered_model_asset(families: list[str]) -> dg.AssetsDefinition:
     ins = {model_asset_name(f): dg.AssetIn() for f in families}
 
@@ -59,13 +79,14 @@ def build_registered_model_asset(families: list[str]) -> dg.AssetsDefinition:
         group_name="registry",
         ins={"model_evaluation": dg.AssetIn(), **ins},
         automation_condition=downstream_condition(),
-        description="Best family logged to MLflow, registered, proposed as challenger; "
-        "the promotion gate decides on champion.",
+        description="Best family logged to MLflow, registered and delivered: champion at "
+        "once (gate), or challenger with a staged A/B experiment (experiment).",
     )
     def _registered(
         context: dg.AssetExecutionContext,
         gbrec: GbrecSettingsResource,
         registry: RegistryResource,
+        redis: RedisResource,
         model_evaluation: pd.DataFrame,
         **models: Any,
     ) -> dg.Output[RegisteredModel]:
@@ -86,24 +107,28 @@ def build_registered_model_asset(families: list[str]) -> dg.AssetsDefinition:
             plots=[str(best[PLOT_COLUMN])],
         )
         info = model_registry.register(run_id)
-        decision = model_registry.propose(info.version)
-        context.log.info(f"v{info.version} ({family}): {decision.reason}")
+        outcome = deliver(settings, model_registry, redis, info.version)
+        context.log.info(f"v{info.version} ({family}): {outcome.reason}")
         result = RegisteredModel(
             version=info.version,
             family=family,
             run_id=run_id,
-            champion=decision.accepted,
-            reason=decision.reason,
-            champion_version=info.version if decision.accepted else decision.champion_version,
+            champion=outcome.champion,
+            reason=outcome.reason,
+            champion_version=outcome.champion_version,
+            mode=outcome.mode,
+            experiment_id=outcome.experiment_id,
         )
         return dg.Output(
             result,
             metadata={
                 "version": info.version,
                 "family": family,
-                "alias": "champion" if decision.accepted else "challenger",
-                "promotion": decision.reason,
-                "champion_version": str(result.champion_version),
+                "delivery": outcome.mode,
+                "alias": outcome.alias or "none",
+                "experiment_id": outcome.experiment_id or "none",
+                "promotion": outcome.reason,
+                "champion_version": str(outcome.champion_version),
                 "model_name": settings.model_name,
                 "mlflow_run": run_link(
                     settings.tracking_uri,

@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 import redis
 
 from gbrec_core.access import AuditLog
+from gbrec_core.alerts import dashboard_link
 from gbrec_core.delivery.events import (
     SYSTEM_KEY_ID,
     DeliveryEvent,
@@ -53,10 +54,6 @@ EVENT_NAMES: dict[str, EventName] = {
     "stop": "stopExperiment",
 }
 Promote = Callable[[str], object]
-
-
-def dashboard_link(settings: Settings) -> str:
-    return settings.dashboard_url or f"http://{settings.api_host}:{settings.api_port}/dashboard"
 
 
 class DeliveryLoop:

@@ -1,17 +1,17 @@
 """The delivery loop's notification hook: log every decision, alert when configured.
 
-Alerts go through ``gbrec_core.alerts.send_alert(settings, Alert(title, body, run_id,
-job))`` (webhook and/or SMTP). That module is imported when a decision is made, not at
-import time, so the loop runs (logging only) where alerts are not configured.
+Alerts go through :func:`gbrec_core.alerts.send_alert` (webhook and/or SMTP) with the
+JSON body of :func:`gbrec_core.alerts.delivery_alert`: event, experiment id, versions,
+decision, metric, interval, dashboard link and the Dagster run that trained the
+challenger.
 """
 
 from __future__ import annotations
 
-import importlib
-import json
 import logging
 
-from gbrec_core.delivery.events import DeliveryEvent, Notify
+from gbrec_core.alerts import delivery_alert, send_alert
+from gbrec_core.delivery.events import DeliveryEvent, Notify, stream_fields
 from gbrec_core.errors import GbrecError
 from gbrec_core.settings import Settings
 
@@ -29,10 +29,9 @@ def title(event: DeliveryEvent) -> str:
 
 
 def send(settings: Settings, event: DeliveryEvent) -> None:
-    """One alert whose body is the decision's JSON payload."""
-    alerts = importlib.import_module("gbrec_core.alerts")
-    body = json.dumps(event.payload(), default=str, indent=2)
-    alerts.send_alert(settings, alerts.Alert(title(event), body, run_id=event.dagster_run_id))
+    """One alert for the decision (failures are logged and counted by send_alert)."""
+    alert = delivery_alert(settings, stream_fields(event), dagster_run=event.dagster_run_id)
+    send_alert(settings, alert)
 
 
 def alert_notifier(settings: Settings) -> Notify:

@@ -7,11 +7,10 @@ from dataclasses import dataclass
 import redis
 
 from gbrec_core.delivery.events import DecisionRecord, last_decision
+from gbrec_core.delivery.spec import CHALLENGER_PREFIX
 from gbrec_core.experiments.service import ExperimentService
 from gbrec_core.experiments.types import Experiment, ExperimentStatus
 from gbrec_core.registry import CHALLENGER, ModelRegistry
-
-CHALLENGER_PREFIX = "challenger-v"
 
 
 @dataclass(frozen=True)

@@ -169,6 +169,15 @@ class ModelRegistry:
                     return candidate
         return None
 
+    def dagster_run(self, version: str) -> str | None:
+        """The Dagster run that trained ``version`` (its run's ``dagster:<id>`` lineage tag)."""
+        info = self.version(version)
+        if info.run_id is None:
+            return None
+        with mlflow_errors(f"read lineage of {version}"):
+            lineage = self.client.get_run(info.run_id).data.tags.get(LINEAGE_TAG, "")
+        return lineage.removeprefix("dagster:") if lineage.startswith("dagster:") else None
+
     def alias_version(self, alias: str) -> str | None:
         """The version ``alias`` points at, or None when the alias is not set."""
         return self._alias_version(alias)
@@ -210,6 +219,20 @@ class ModelRegistry:
             champion_version=None if champion is None else champion.version,
             champion_value=None if champion is None else champion.metrics.get(metric),
         )
+
+    def set_challenger(self, version: str) -> None:
+        """Point ``challenger`` at ``version`` without touching ``champion``.
+
+        The delivery loop's entry: the gate was already checked by the caller
+        (:meth:`evaluate_gate`) and promotion is left to the A/B test. A champion
+        cannot also be the challenger.
+        """
+        version = self.resolve(version)
+        if self.champion_version() == version:
+            raise InvalidInputError(f"v{version} is the champion; it cannot be the challenger")
+        with mlflow_errors(f"set challenger {version}"):
+            self.client.set_registered_model_alias(self.name, CHALLENGER, version)
+        log.info("challenger of %s: v%s", self.name, version)
 
     def propose(self, version: str) -> PromotionDecision:
         """Make ``version`` the challenger; promote it when the gate accepts."""

@@ -17,6 +17,8 @@ from gbrec_core.index import load_embeddings, load_index
 from gbrec_core.registry import BASELINE, ModelRegistry
 from gbrec_core.settings import Settings
 
+from ..alert_servers import webhook_server
+
 pytestmark = pytest.mark.slow
 
 
@@ -191,8 +193,8 @@ def test_degradation_sensor_retrains_when_live_clicks_drop(
         k: build_definitions(settings).resources[k] for k in ("gbrec", "registry", "redis")
     }
 
-    def tick() -> dg.RunRequest | dg.SkipReason:
-        with dg.build_sensor_context(instance=instance, resources=resources) as ctx:
+    def tick(cursor: str | None = None) -> dg.RunRequest | dg.SkipReason:
+        with dg.build_sensor_context(instance=instance, resources=resources, cursor=cursor) as ctx:
             return model_degradation_sensor(ctx)
 
     quiet = tick()
@@ -207,7 +209,14 @@ def test_degradation_sensor_retrains_when_live_clicks_drop(
         assert "latest offline ndcg" in str(steady.skip_message)
         _serve_and_click(client, key, range(1, 401), clicks=2)
         client.app.state.services.monitor.flush()  # what the next half-second tick would do
-        request = tick()  # 77 of 550 clicked (14%) vs 120 of 300 (40%)
+        with webhook_server() as (url, alerts):
+            monkeypatch.setenv("GBREC_ALERT_WEBHOOK_URL", url)
+            request = tick()  # 77 of 550 clicked (14%) vs 120 of 300 (40%)
+            assert isinstance(request, dg.RunRequest), request
+            again = tick(cursor=request.run_key)  # same degradation: no second alert
+        monkeypatch.delenv("GBREC_ALERT_WEBHOOK_URL")
+    assert [a["event"] for a in alerts] == ["degradationRetrain"]
+    assert alerts[0]["championVersion"] == champion and "degraded" in str(alerts[0]["title"])
     assert isinstance(request, dg.RunRequest), request
     tags = request.tags
     assert tags["gbrec/trigger"] == "degradation" and tags["gbrec/champion"] == champion
@@ -217,7 +226,7 @@ def test_degradation_sensor_retrains_when_live_clicks_drop(
         int(tags["gbrec/recent_requests"]) >= 550 and int(tags["gbrec/reference_requests"]) == 300
     )
     assert float(tags["gbrec/p_value"]) < 1e-6 and "latest offline ndcg" in tags["gbrec/offline"]
-    again = tick()  # the same degradation: the same run key, so Dagster launches one run
+    # The same degradation: the same run key, so Dagster launches one run.
     assert isinstance(again, dg.RunRequest) and again.run_key == request.run_key
 
 
