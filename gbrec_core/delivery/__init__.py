@@ -9,9 +9,9 @@ experiments and carries each decision out exactly once (docs/experiments.md,
 
 from __future__ import annotations
 
+from gbrec_core.delivery.events import DECISIONS_STREAM
 from gbrec_core.delivery.spec import CHALLENGER_PREFIX, challenger_experiment_id, challenger_spec
 from gbrec_core.delivery.start import DeliveryOutcome, start_delivery
-from gbrec_core.delivery.events import DECISIONS_STREAM
 from gbrec_core.delivery.stream import DecisionEntry, read_decisions
 
 __all__ = [
