@@ -33,6 +33,7 @@ def build_services(settings: Settings) -> Services:
     aredis = connect_async(settings)
     services = Services(
         stack=stack,
+        service=stack.service,
         redis=aredis,
         books=BookViews(stack.service.catalog),
         metrics=metrics,

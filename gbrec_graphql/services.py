@@ -26,6 +26,8 @@ class Services:
     serving stack plus what only the API needs (keys, limits, audit, metrics)."""
 
     stack: ServingStack
+    #: ``stack.service``, held directly: every recommendations request reads it.
+    service: RecommendationService
     redis: aioredis.Redis
     books: BookViews
     metrics: Metrics
@@ -39,10 +41,6 @@ class Services:
     @property
     def settings(self) -> Settings:
         return self.stack.settings
-
-    @property
-    def service(self) -> RecommendationService:
-        return self.stack.service
 
     @property
     def server(self) -> ModelServer:

@@ -83,7 +83,7 @@ class GbrecGraphQL(GraphQL[Context, None]):
         result = await self.compiled.execute(compiled, context, variables, fallbacks)
         if result is None:
             return False
-        fallbacks.compiled.inc()
+        fallbacks.compiled += 1
         finish_request(
             result,
             metrics=services.metrics,

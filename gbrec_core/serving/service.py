@@ -114,17 +114,26 @@ class RecommendationService:
     ) -> RecommendationList:
         """Top ``limit`` unread books for ``user_id`` (see the module docstring)."""
         check_limit(limit)
-        arm = None
-        if experiment_id:
-            arm = await self.router.route(experiment_id, user_id, attributes)
+        if not experiment_id:  # the hot path: the champion answers, no routing
+            rec = await self.server.arecommend(user_id, k=limit)
+            return self._served(rec, None, new_request_id(), record)
+        arm = await self.router.route(experiment_id, user_id, attributes)
         rec, arm = await self._answer(arm, user_id, limit)
         request_id = new_request_id()
+        if record and arm is not None:
+            await self.router.record_exposure(arm, rec.user_id, request_id, rec.book_ids)
+        return self._served(rec, arm, request_id, record)
+
+    def _served(
+        self, rec: Recommendation, arm: ArmChoice | None, request_id: str, record: bool
+    ) -> RecommendationList:
+        """The answer, logged for online metrics (when ``record``) and observed."""
         if record:
-            await self._record(arm, request_id, rec)
+            self.monitor.served(request_id, rec.version, rec.book_ids)
         self.observer.served(rec.version, arm.variant if arm else "", rec.fallback)
         return RecommendationList(
             request_id,
-            user_id,
+            rec.user_id,
             rec.version,
             arm.variant if arm else None,
             arm.experiment_id if arm else None,
@@ -143,11 +152,6 @@ class RecommendationService:
             if rec is not None:
                 return rec, arm
         return await self.server.arecommend(user_id, k=limit), None
-
-    async def _record(self, arm: ArmChoice | None, request_id: str, rec: Recommendation) -> None:
-        if arm is not None:
-            await self.router.record_exposure(arm, rec.user_id, request_id, rec.book_ids)
-        self.monitor.served(request_id, rec.version, rec.book_ids)
 
     async def similar(self, book_id: int, limit: int = 10) -> SimilarBooks:
         """Books most similar to ``book_id`` (the vector index, else the model)."""
