@@ -30,7 +30,13 @@ def _comma_list(value: object, kind: type) -> object:
 class Settings(BaseSettings):
     """Every knob of gbrec; see the configuration table in the README."""
 
-    model_config = SettingsConfigDict(env_prefix="GBREC_", extra="ignore", protected_namespaces=())
+    # A .env file in the working directory is read too; real environment variables win.
+    model_config = SettingsConfigDict(
+        env_prefix="GBREC_",
+        env_file=".env",
+        extra="ignore",
+        protected_namespaces=(),
+    )
 
     home: Path = Field(default=Path(".gbrec"), description="State folder for all embedded engines.")
     env: Environment = Field(default="dev", description="dev enables GraphiQL and introspection.")
