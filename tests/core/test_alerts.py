@@ -14,6 +14,26 @@ from gbrec_core.settings import Settings
 from ..alert_servers import self_signed_cert, smtp_server, webhook_server
 
 
+def tls_context(tmp_path: Path) -> tuple[Path, ssl.SSLContext]:
+    """A self-signed certificate and the server context that presents it."""
+    cert, key = self_signed_cert(tmp_path)
+    server_tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server_tls.load_cert_chain(cert, key)
+    return cert, server_tls
+
+
+def starttls_settings(tmp_path: Path, port: int) -> Settings:
+    return Settings(
+        home=tmp_path,
+        alert_smtp_host="localhost",
+        alert_smtp_port=port,
+        alert_email_to="ops@example.org",
+        alert_smtp_starttls=True,
+        alert_smtp_user="relay-user",
+        alert_smtp_password="s3cret",
+    )
+
+
 def test_webhook_alert(tmp_path: Path) -> None:
     with webhook_server() as (url, received):
         settings = Settings(home=tmp_path, alert_webhook_url=url)
@@ -25,20 +45,10 @@ def test_webhook_alert(tmp_path: Path) -> None:
 def test_smtp_alert_with_starttls_and_login(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    cert, key = self_signed_cert(tmp_path)
-    server_tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    server_tls.load_cert_chain(cert, key)
+    cert, server_tls = tls_context(tmp_path)
     monkeypatch.setenv("SSL_CERT_FILE", str(cert))  # the client trusts the test's own CA
     with smtp_server(server_tls) as box:
-        settings = Settings(
-            home=tmp_path,
-            alert_smtp_host="localhost",
-            alert_smtp_port=box.port,
-            alert_email_to="ops@example.org",
-            alert_smtp_starttls=True,
-            alert_smtp_user="relay-user",
-            alert_smtp_password="s3cret",
-        )
+        settings = starttls_settings(tmp_path, box.port)
         assert send_alert(settings, Alert("run failed", "boom", fields={"event": "srm"})) == [
             "email"
         ]
@@ -49,19 +59,9 @@ def test_smtp_alert_with_starttls_and_login(
 
 
 def test_smtp_starttls_refuses_an_untrusted_certificate(tmp_path: Path) -> None:
-    cert, key = self_signed_cert(tmp_path)
-    server_tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    server_tls.load_cert_chain(cert, key)
+    _, server_tls = tls_context(tmp_path)
     with smtp_server(server_tls) as box:
-        settings = Settings(
-            home=tmp_path,
-            alert_smtp_host="localhost",
-            alert_smtp_port=box.port,
-            alert_email_to="ops@example.org",
-            alert_smtp_starttls=True,
-            alert_smtp_user="relay-user",
-            alert_smtp_password="s3cret",
-        )
+        settings = starttls_settings(tmp_path, box.port)
         with pytest.raises(AlertError, match="certificate"):
             send_alert(settings, Alert("x", "y"), raise_errors=True, timeout=5.0)
     assert box.logins == []

@@ -74,10 +74,15 @@ def experiments(loop_settings: Settings, rconn: redis.Redis) -> ExperimentServic
 
 
 def make_loop(
-    settings: Settings, experiments: ExperimentService, registry: ModelRegistry, r: redis.Redis
+    settings: Settings,
+    experiments: ExperimentService,
+    registry: ModelRegistry,
+    r: redis.Redis,
+    lease_seconds: float = 0.001,
 ) -> DeliveryLoop:
-    # A lease shorter than any test step, so every sweep call may act.
-    return DeliveryLoop(settings, experiments, registry, r, lease=Lease(r, ttl_seconds=0.001))
+    """A loop whose lease (by default shorter than any test step) lets every sweep act."""
+    lease = Lease(r, ttl_seconds=lease_seconds)
+    return DeliveryLoop(settings, experiments, registry, r, lease=lease)
 
 
 @pytest.fixture

@@ -10,7 +10,6 @@ import redis
 
 from gbrec_core.access import AuditLog
 from gbrec_core.delivery.events import DECISIONS_STREAM, DeliveryEvent
-from gbrec_core.delivery.lease import Lease
 from gbrec_core.delivery.loop import DeliveryLoop, record
 from gbrec_core.experiments import ExperimentService, ExperimentSpec, ExperimentStatus
 from gbrec_core.registry import ModelRegistry
@@ -163,13 +162,7 @@ def test_two_processes_one_lease_decide_once(
     spec = _start(experiments, loop_settings)
     serve(experiments, spec.id, range(1, 600), (0.3, 0.03))
     loops = [
-        DeliveryLoop(
-            loop_settings,
-            ExperimentService(loop_settings, rconn),
-            registry,
-            rconn,
-            lease=Lease(rconn, ttl_seconds=30),
-        )
+        make_loop(loop_settings, ExperimentService(loop_settings, rconn), registry, rconn, 30)
         for _ in range(2)
     ]
     assert [e.event for e in _race(loops)] == ["rollbackChallenger"]
