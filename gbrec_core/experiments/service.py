@@ -96,11 +96,8 @@ class ExperimentService:
         validate_spec(spec)
         if resolve_model is not None:
             check_models(spec, resolve_model)
-        try:
-            if not self.store.create(spec):
-                raise ExperimentError(f"experiment {spec.id!r} already exists")
-        except StoreDownError as e:
-            raise UnavailableError(f"cannot create experiment: {e}") from e
+        if not self.store.create(spec):
+            raise ExperimentError(f"experiment {spec.id!r} already exists")
         return self.get(spec.id)
 
     def get(self, experiment_id: str) -> Experiment:
@@ -134,11 +131,7 @@ class ExperimentService:
         return exp, layout_of(exp)
 
     def find(self, status: ExperimentStatus | None = None) -> list[Experiment]:
-        try:
-            ids = self.store.ids()
-        except StoreDownError as e:
-            raise UnavailableError(f"Redis unreachable: {e}") from e
-        exps = [self.get(i) for i in ids]
+        exps = [self.get(i) for i in self.store.ids()]
         return [e for e in exps if status is None or e.status is status]
 
     # assignment ----------------------------------------------------------------------------
@@ -260,10 +253,7 @@ class ExperimentService:
         """Statistics from running sums; applies auto-stop/rollback and snapshots."""
         exp = self.get(experiment_id)
         layout = layout_of(exp)
-        try:
-            aggs = self.store.aggregates(exp.id, len(exp.spec.variants))
-        except StoreDownError as e:
-            raise UnavailableError(f"Redis unreachable: {e}") from e
+        aggs = self.store.aggregates(exp.id, len(exp.spec.variants))
         res = compute_results(exp, layout, aggs)
         # Champion-challenger experiments are decided by the delivery loop alone
         # (gbrec_core.delivery.loop), which also moves the registry's aliases.
@@ -338,20 +328,14 @@ class ExperimentService:
 
     def stage_start_users(self, exp: Experiment) -> list[int]:
         """Each arm's users when the current stage began (zeros for the first stage)."""
-        try:
-            raw = self.store.field(exp.id, "stage_users")
-        except StoreDownError as e:
-            raise UnavailableError(f"Redis unreachable: {e}") from e
+        raw = self.store.field(exp.id, "stage_users")
         if exp.stage == 0 or not raw:
             return [0] * len(exp.spec.variants)
         return [int(u) for u in json.loads(raw)]
 
     def aggregates(self, exp: Experiment) -> list[dict[str, float]]:
         """The variants' running sums (what results are computed from)."""
-        try:
-            return self.store.aggregates(exp.id, len(exp.spec.variants))
-        except StoreDownError as e:
-            raise UnavailableError(f"Redis unreachable: {e}") from e
+        return self.store.aggregates(exp.id, len(exp.spec.variants))
 
     def stop(self, experiment_id: str) -> Experiment:
         exp = self.get(experiment_id)
