@@ -238,11 +238,11 @@ class Settings(BaseSettings):
         description="Share of responses logged for online metrics (by request id hash).",
     )
     alert_webhook_url: str | None = Field(
-        default=None, description="Run-failure alerts are POSTed here (JSON)."
+        default=None,
+        description="Alerts (failed runs and checks, retrains, delivery decisions) are "
+        "POSTed here (JSON).",
     )
-    alert_smtp_host: str | None = Field(
-        default=None, description="SMTP server for run-failure alert e-mails."
-    )
+    alert_smtp_host: str | None = Field(default=None, description="SMTP server for alert e-mails.")
     alert_smtp_port: int = Field(default=25, description="SMTP port.")
     alert_email_to: str | None = Field(default=None, description="Recipient of alert e-mails.")
     alert_email_from: str = Field(default="gbrec@localhost", description="Sender of alert e-mails.")
