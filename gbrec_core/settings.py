@@ -15,6 +15,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 Scale = Literal["tiny", "small", "goodbooks"]
 Environment = Literal["dev", "production"]
+LogFormat = Literal["json", "text"]
 VectorBackend = Literal["faiss", "hnsw", "milvus", "exact"]
 OnlineMetricName = Literal["ctr", "precision"]
 DeliveryMode = Literal["experiment", "gate"]
@@ -39,7 +40,24 @@ class Settings(BaseSettings):
     )
 
     home: Path = Field(default=Path(".gbrec"), description="State folder for all embedded engines.")
-    env: Environment = Field(default="dev", description="dev enables GraphiQL and introspection.")
+    env: Environment = Field(
+        default="dev",
+        description="dev enables GraphiQL, introspection and keyless reads; production "
+        "fails closed (every operation needs a key, GET /graphql answers 405).",
+    )
+    log_format: LogFormat | None = Field(
+        default=None, description="Log lines as json or text; default json in production."
+    )
+    pseudonym_key: str | None = Field(
+        default=None,
+        description="HMAC key that pseudonymises user ids in Redis; default a random key "
+        "generated into $GBREC_HOME/secrets.",
+    )
+    signing_key: str | None = Field(
+        default=None,
+        description="HMAC key that signs model bundles and index manifests; default a "
+        "random key generated into $GBREC_HOME/secrets.",
+    )
 
     # data
     dataset: str = Field(
@@ -143,6 +161,13 @@ class Settings(BaseSettings):
     index_shards: int = Field(
         default=4, ge=1, description="Shards of the vector index (one Dagster partition each)."
     )
+    index_target_recall: float = Field(
+        default=0.95,
+        gt=0.0,
+        le=1.0,
+        description="Recall@10 an approximate index must reach on held-out queries; the "
+        "build picks the cheapest search parameter that does.",
+    )
     milvus_uri: str | None = Field(
         default=None, description="Milvus URI; default a Milvus Lite file under $GBREC_HOME/milvus."
     )
@@ -163,6 +188,12 @@ class Settings(BaseSettings):
     graphql_max_depth: int = Field(default=10, ge=2, description="Deepest selection allowed.")
     graphql_max_aliases: int = Field(default=30, ge=0, description="Aliases per document.")
     graphql_max_tokens: int = Field(default=2000, ge=100, description="Tokens per document.")
+    graphql_max_cost: int = Field(
+        default=5000,
+        ge=1,
+        description="Largest estimated cost of a document (list fields weigh by their "
+        "page size); above it QUERY_TOO_COSTLY.",
+    )
     graphql_cache_size: int = Field(default=256, ge=1, description="Parse/validation LRU size.")
     graphql_compiled: bool = Field(
         default=True,
@@ -173,6 +204,12 @@ class Settings(BaseSettings):
     api_workers: int = Field(default=1, ge=1, description="uvicorn worker processes.")
 
     # orchestration
+    keep_versions: int = Field(
+        default=10,
+        ge=1,
+        description="Registry versions kept; older ones without an alias are pruned with "
+        "their bundles, index folders and Milvus collections.",
+    )
     freshness_warn_days: float = Field(
         default=5.0, description="Trained models warn as stale after this many days."
     )
@@ -299,6 +336,12 @@ class Settings(BaseSettings):
     @classmethod
     def _guardrails(cls, value: object) -> object:
         return _comma_list(value, str)
+
+    @property
+    def resolved_log_format(self) -> LogFormat:
+        if self.log_format is not None:
+            return self.log_format
+        return "json" if self.env == "production" else "text"
 
     @property
     def resolved_home(self) -> Path:
