@@ -119,3 +119,9 @@ class ForbiddenError(GbrecError):
     """Valid credentials without the required scope."""
 
     code = "FORBIDDEN"
+
+
+class SignatureError(GbrecError):
+    """An artifact is unsigned or its HMAC signature does not match: it is not loaded."""
+
+    code = "INTEGRITY"
