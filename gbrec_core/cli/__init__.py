@@ -20,9 +20,13 @@ app = typer.Typer(
 
 
 def _register_core() -> None:
-    from gbrec_core.cli import data, demo, recommend, train
+    from gbrec_core.cli import audit, data, demo, experiments, keys, models, recommend, train
 
     app.add_typer(data.app, name="data")
+    app.add_typer(keys.app, name="keys")
+    app.add_typer(audit.app, name="audit")
+    app.add_typer(models.app, name="models")
+    app.add_typer(experiments.app, name="experiments")
     train.register(app)
     app.command("recommend")(recommend.recommend)
     app.command("demo")(demo.demo)

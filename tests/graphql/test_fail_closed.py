@@ -43,7 +43,7 @@ def test_production_refuses_get_and_guards_metrics(prod_api: Api) -> None:
 
 def test_failed_logins_are_audited(prod_api: Api) -> None:
     post(prod_api, "{ __typename }", key="gbr_intruder_" + "y" * 20)
-    status, body = post(
+    _, body = post(
         prod_api, "{ auditLog(first: 20) { entries { keyId operation ok } } }", "admin"
     )
     entries = body["data"]["auditLog"]["entries"]
@@ -73,7 +73,10 @@ def test_dev_get_runs_queries_but_records_nothing(api: Api) -> None:
     api.gql(CREATE, {"input": spec("get-ab")}, key="admin")
     monitor = api.client.app.state.services.monitor  # type: ignore[attr-defined]
     before = monitor.stats()["recorded"] + monitor.stats()["buffered"]
-    query = '{ recommendations(userId: 5, limit: 3, experimentId: "get-ab") { variant items { rank } } }'
+    query = (
+        '{ recommendations(userId: 5, limit: 3, experimentId: "get-ab") '
+        "{ variant items { rank } } }"
+    )
     for _ in range(3):
         got = api.client.get("/graphql", params={"query": query})
         assert got.status_code == 200 and len(got.json()["data"]["recommendations"]["items"]) == 3
