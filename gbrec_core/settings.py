@@ -200,7 +200,7 @@ class Settings(BaseSettings):
     graphql_max_aliases: int = Field(default=30, ge=0, description="Aliases per document.")
     graphql_max_tokens: int = Field(default=2000, ge=100, description="Tokens per document.")
     graphql_max_cost: int = Field(
-        default=5000,
+        default=20_000,
         ge=1,
         description="Largest estimated cost of a document (list fields weigh by their "
         "page size); above it QUERY_TOO_COSTLY.",

@@ -43,9 +43,7 @@ def test_production_refuses_get_and_guards_metrics(prod_api: Api) -> None:
 
 def test_failed_logins_are_audited(prod_api: Api) -> None:
     post(prod_api, "{ __typename }", key="gbr_intruder_" + "y" * 20)
-    _, body = post(
-        prod_api, "{ auditLog(first: 20) { entries { keyId operation ok } } }", "admin"
-    )
+    _, body = post(prod_api, "{ auditLog(first: 20) { entries { keyId operation ok } } }", "admin")
     entries = body["data"]["auditLog"]["entries"]
     assert {"keyId": "gbr_intruder", "operation": "authenticate", "ok": False} in entries
 
