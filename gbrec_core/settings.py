@@ -175,6 +175,12 @@ class Settings(BaseSettings):
     # api
     api_host: str = Field(default="127.0.0.1", description="Address `gbrec serve` binds.")
     api_port: int = Field(default=8000, description="Port `gbrec serve` binds.")
+    ssl_certfile: Path | None = Field(
+        default=None, description="PEM certificate (chain): `gbrec serve` answers over HTTPS."
+    )
+    ssl_keyfile: Path | None = Field(
+        default=None, description="PEM private key of GBREC_SSL_CERTFILE."
+    )
     require_key_for_reads: bool = Field(
         default=False, description="Require a read-scope key for queries (always in production)."
     )

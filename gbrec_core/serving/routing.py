@@ -16,7 +16,6 @@ from typing import Any
 
 from gbrec_core.errors import UnavailableError
 from gbrec_core.experiments import ExperimentService
-from gbrec_core.experiments.patterns import check_attributes
 from gbrec_core.serving.observer import ServingObserver
 
 log = logging.getLogger(__name__)
@@ -42,7 +41,6 @@ class ExperimentRouter:
 
     async def route(self, experiment_id: str, user_id: int, attributes: Any) -> ArmChoice | None:
         """The arm serving ``user_id`` in ``experiment_id``, or None for the champion."""
-        check_attributes(attributes)
         decision = await asyncio.to_thread(
             self.experiments.route, experiment_id, user_id, attributes
         )
