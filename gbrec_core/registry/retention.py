@@ -20,13 +20,16 @@ from collections.abc import Callable, Collection, Sequence
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gbrec_core.errors import GbrecError, UnavailableError
 from gbrec_core.registry.mlflow_errors import mlflow_errors
 from gbrec_core.registry.registry import ModelRegistry
 from gbrec_core.registry.types import ModelVersionInfo
 from gbrec_core.settings import Settings
+
+if TYPE_CHECKING:
+    from gbrec_core.experiments import ExperimentService
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +63,15 @@ def versions_to_prune(
     """Versions beyond the newest ``keep`` (by number) with no alias, not ``protected``."""
     newest = sorted(versions, key=lambda v: int(v.version), reverse=True)
     return [v for v in newest[keep:] if not v.aliases and v.version not in protected]
+
+
+def running_experiment_versions(experiments: ExperimentService) -> set[str]:
+    """Registry versions named (by number) by an arm of a running experiment: protected,
+    so retention never pulls a model out from under live traffic."""
+    from gbrec_core.experiments.types import ExperimentStatus
+
+    running = experiments.find(ExperimentStatus.RUNNING)
+    return {v.model for e in running for v in e.spec.variants if v.model.isdigit()}
 
 
 def prune_versions(
