@@ -35,6 +35,12 @@ EXPECTED_SERVICES = {
     "api",
 }
 BUILT_TARGETS = {"api", "dagster", "mlflow"}
+# Secrets compose requires (${VAR:?}): no defaults, so a stack never runs on known values.
+REQUIRED_SECRETS = {
+    "GBREC_SIGNING_KEY": "test-signing-key",
+    "MINIO_ROOT_USER": "test-minio",
+    "MINIO_ROOT_PASSWORD": "test-minio-password",
+}
 
 
 def _compose_command() -> list[str]:
@@ -59,16 +65,20 @@ def _compose_command() -> list[str]:
     pytest.skip("neither the docker compose plugin nor a Compose v2 binary is installed")
 
 
-def _config(env: dict[str, str] | None = None) -> dict[str, Any]:
-    command = _compose_command()
-    result = subprocess.run(
-        [*command, "-f", str(COMPOSE), "config", "--format", "json"],
+def _run_config(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if k not in REQUIRED_SECRETS}
+    return subprocess.run(
+        [*_compose_command(), "-f", str(COMPOSE), "config", "--format", "json"],
         capture_output=True,
         text=True,
         timeout=60,
-        env={**os.environ, **(env or {})},
+        env={**clean, **env},
         cwd=ROOT,
     )
+
+
+def _config(env: dict[str, str] | None = None) -> dict[str, Any]:
+    result = _run_config({**REQUIRED_SECRETS, **(env or {})})
     assert result.returncode == 0, result.stderr
     return yaml.safe_load(result.stdout)
 
@@ -110,6 +120,20 @@ def _stages(dockerfile: Path) -> dict[str, dict[str, Any]]:
 def test_docker_compose_config_validates() -> None:
     config = _config()
     assert set(config["services"]) >= EXPECTED_SERVICES
+
+
+@pytest.mark.parametrize("missing", sorted(REQUIRED_SECRETS))
+def test_compose_refuses_to_run_without_a_required_secret(missing: str) -> None:
+    result = _run_config({k: v for k, v in REQUIRED_SECRETS.items() if k != missing})
+    assert result.returncode != 0 and missing in result.stderr
+
+
+def test_gbrec_services_write_artifacts_to_minio() -> None:
+    env = _config()["services"]["api"]["environment"]
+    assert env["GBREC_MLFLOW_ARTIFACT_ROOT"] == "s3://mlflow/gbrec"
+    assert env["MLFLOW_S3_ENDPOINT_URL"] == "http://minio:9000"
+    assert env["AWS_ACCESS_KEY_ID"] == REQUIRED_SECRETS["MINIO_ROOT_USER"]
+    assert env["GBREC_SIGNING_KEY"] == REQUIRED_SECRETS["GBREC_SIGNING_KEY"]
 
 
 def test_env_example_values_are_accepted_by_compose(tmp_path: Path) -> None:

@@ -75,6 +75,8 @@ def test_tampered_bundle_is_refused_and_the_champion_keeps_serving(
     body = api.gql(f'mutation {{ deployModel(version: "{version}") {{ version }} }}', key="admin")
 
     assert body["data"] is None and message in body["errors"][0]["message"]
+    if failure == "signature_failures":
+        assert body["errors"][0]["extensions"]["code"] == "INTEGRITY"
     assert registry.champion_version() == champion  # a refused load never moves the alias
     assert api.gql(SERVING)["data"]["servingModel"]["version"] == before
     recs = api.gql("{ recommendations(userId: 5, limit: 3) { modelVersion } }")
