@@ -5,7 +5,7 @@ from typing import Any
 
 import dagster as dg
 
-from gbrec_assets.resources import RedisResource, RegistryResource
+from gbrec_assets.resources import GbrecSettingsResource, RegistryResource
 
 MODELS_GROUP = "models"
 
@@ -43,21 +43,17 @@ def rollback_job() -> None:
     "serve no running experiment, with their artifacts, caches, indices and collections."
 )
 def prune_model_versions(
-    context: dg.OpExecutionContext, registry: RegistryResource, redis: RedisResource
+    context: dg.OpExecutionContext, gbrec: GbrecSettingsResource
 ) -> dict[str, Any]:
-    from gbrec_core.experiments import ExperimentService
-    from gbrec_core.registry.retention import prune_versions, running_experiment_versions
+    from gbrec_core.registry.retention import prune_home
 
-    model_registry = registry.registry()
-    settings = model_registry.settings
     # Redis down fails the run (alerted) rather than prune an arm's model blindly.
-    protected = running_experiment_versions(ExperimentService(settings, redis.client()))
-    report = prune_versions(settings, model_registry, protected=protected)
+    report = prune_home(gbrec.settings())
     context.add_output_metadata(
         {
             "kept": ", ".join(report.kept),
             "pruned": ", ".join(p.version for p in report.pruned) or "nothing",
-            "protected": ", ".join(sorted(protected)) or "none",
+            "protected": ", ".join(report.protected) or "none",
             "report": dg.MetadataValue.json(report.as_dict()),
         }
     )

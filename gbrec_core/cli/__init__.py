@@ -20,13 +20,14 @@ app = typer.Typer(
 
 
 def _register_core() -> None:
-    from gbrec_core.cli import backup, data, demo, recommend, train
+    from gbrec_core.cli import backup, data, demo, recommend, retention, train
 
     app.add_typer(data.app, name="data")
     train.register(app)
     app.command("recommend")(recommend.recommend)
     app.command("demo")(demo.demo)
     backup.register(app)
+    retention.register(app)
 
 
 def _register_plugins() -> None:

@@ -9,6 +9,11 @@ version shares the run (the run itself stays, tagged ``gbrec.pruned``, with its
 params and metrics), this home's disk-cache copy, its index folder and its Milvus
 collections. A step that fails is reported in ``failures`` and logged; the others
 still run, and the next prune retries what is left.
+
+Hosts with homes of their own (API replicas) also hold disk-cache copies and index
+folders: each prune removes this home's copies of versions the registry no longer has
+(``orphans``; only versions older than the newest one listed, so a version registered
+during the prune is never taken for an orphan). ``gbrec prune`` on a host does that.
 """
 
 from __future__ import annotations
@@ -52,6 +57,8 @@ class RetentionReport:
     pruned: list[PrunedVersion]
     failures: list[str]
     dry_run: bool = False
+    orphans: list[str] = dataclasses.field(default_factory=list)
+    protected: list[str] = dataclasses.field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -74,6 +81,20 @@ def running_experiment_versions(experiments: ExperimentService) -> set[str]:
     return {v.model for e in running for v in e.spec.variants if v.model.isdigit()}
 
 
+def prune_home(settings: Settings, *, dry_run: bool = False) -> RetentionReport:
+    """:func:`prune_versions` protecting the arms of running experiments (read from
+    Redis: when it is down this raises before anything is pruned)."""
+    from gbrec_core.experiments import ExperimentService
+    from gbrec_core.store import connect
+
+    client = connect(settings)
+    try:
+        protected = running_experiment_versions(ExperimentService(settings, client))
+    finally:
+        client.close()
+    return prune_versions(settings, protected=protected, dry_run=dry_run)
+
+
 def prune_versions(
     settings: Settings,
     registry: ModelRegistry | None = None,
@@ -90,10 +111,17 @@ def prune_versions(
     ctx = _Pruning(settings, registry, kept, [])
     try:
         pruned = [_prune_one(ctx, info, dry_run) for info in doomed]
+        orphans = _prune_orphans(ctx, {v.version for v in versions} - gone, dry_run)
     finally:
         ctx.close()
     report = RetentionReport(
-        settings.keep_versions, [v.version for v in kept], pruned, ctx.failures, dry_run
+        keep=settings.keep_versions,
+        kept=[v.version for v in kept],
+        pruned=pruned,
+        failures=ctx.failures,
+        dry_run=dry_run,
+        orphans=orphans,
+        protected=sorted(protected, key=int),
     )
     log.info("retention: pruned %s, kept %s", [p.version for p in pruned], report.kept)
     return report
@@ -154,6 +182,28 @@ def _prune_one(ctx: _Pruning, info: ModelVersionInfo, dry_run: bool) -> PrunedVe
         if ctx.step(version, "milvus", partial(_drop_collection, ctx, name), dry_run):
             removed.append(f"milvus collection {name}")
     return PrunedVersion(version, info.run_id, removed)
+
+
+def _prune_orphans(ctx: _Pruning, registered: set[str], dry_run: bool) -> list[str]:
+    """Remove this home's copies of versions older than the newest registered one that
+    the registry no longer has; returns those versions."""
+    if not registered:
+        return []
+    newest = max(int(v) for v in registered)
+    cache = ctx.settings.resolved_home / "serving" / ctx.settings.model_name
+    local = {p.name.removeprefix("v") for p in _children(cache) if p.is_dir()}
+    local |= {p.name for p in _children(ctx.settings.index_dir) if p.is_dir()}
+    orphans = sorted(
+        (v for v in local if v.isdigit() and int(v) < newest and v not in registered), key=int
+    )
+    for version in orphans:
+        paths = [*_disk_cache_dirs(ctx.settings, version), ctx.settings.index_dir / version]
+        ctx.step(version, "local copies", partial(_remove, paths), dry_run)
+    return orphans
+
+
+def _children(folder: Path) -> list[Path]:
+    return list(folder.iterdir()) if folder.is_dir() else []
 
 
 def _delete_version(ctx: _Pruning, info: ModelVersionInfo) -> bool:

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlparse
@@ -16,6 +20,7 @@ from gbrec_core.registry import BASELINE, ModelRegistry, ModelVersionInfo
 from gbrec_core.registry.retention import PRUNED_TAG, prune_versions, versions_to_prune
 from gbrec_core.serving import ModelServer
 from gbrec_core.settings import Settings
+from gbrec_core.store import stop_server
 
 from ..skewed_ratings import skewed_ratings
 
@@ -52,7 +57,9 @@ def _run_dir(settings: Settings, registry: ModelRegistry, version: str) -> Path:
 def test_prune_removes_versions_artifacts_caches_indices_and_collections(
     tmp_path: Path,
 ) -> None:
-    settings = Settings(home=tmp_path / "home", synthetic_scale="tiny", keep_versions=2)
+    settings = Settings(
+        home=tmp_path / "home", synthetic_scale="tiny", keep_versions=2, signing_key="k"
+    )
     registry = ModelRegistry(settings)
     fp = {"sha256": "r", "rows": 1, "users": 1, "books": 1}
     for seed in range(1, 6):
@@ -67,6 +74,12 @@ def test_prune_removes_versions_artifacts_caches_indices_and_collections(
     _milvus(settings, "3")
     _milvus(settings, "4")
     run_dirs = {v: _run_dir(settings, registry, v) for v in ("1", "2", "3")}
+    host = settings.model_copy(
+        update={"home": tmp_path / "api-host", "mlflow_tracking_uri": settings.tracking_uri}
+    )
+    host_server = ModelServer(host, ModelRegistry(host))
+    for version in ("1", "3", "4"):
+        host_server.ensure_version(version)  # an API replica's own disk cache
 
     preview = prune_versions(settings, registry, dry_run=True)
     assert [p.version for p in preview.pruned] == ["3", "1"]
@@ -90,3 +103,25 @@ def test_prune_removes_versions_artifacts_caches_indices_and_collections(
     assert set(client.list_collections()) == {collection_name(settings.model_name, "4")}
     client.close()
     assert prune_versions(settings, registry).pruned == []
+
+    # On the API host, `gbrec prune` clears its copies of the versions pruned above.
+    env = {
+        **os.environ,
+        "GBREC_HOME": str(host.home),
+        "GBREC_MLFLOW_TRACKING_URI": settings.tracking_uri,
+        "GBREC_KEEP_VERSIONS": "2",
+    }
+    try:
+        out = subprocess.run(
+            [sys.executable, "-m", "gbrec_core.cli", "prune", "--json"],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=300,
+        )
+    finally:
+        stop_server(host)
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["orphans"] == ["1", "3"]
+    assert not host_server.disk.has("1") and not host_server.disk.has("3")
+    assert host_server.disk.has("4")
