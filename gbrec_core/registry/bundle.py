@@ -135,7 +135,7 @@ def read_signed_manifest(path: Path, signer: Signer) -> dict[str, Any]:
     except OSError as e:
         raise ModelLoadError(f"{path} is not a gbrec bundle (no {MANIFEST})") from e
     try:
-        signature: str | None = (path / SIGNATURE).read_text()
+        signature: str | None = (path / SIGNATURE).read_bytes().decode(errors="replace")
     except OSError:
         signature = None
     signer.verify(payload, signature, what="model bundle")

@@ -80,10 +80,6 @@ class DiskCache:
         (self.root / f"v{version}.json").unlink(missing_ok=True)
         shutil.rmtree(self.path(version), ignore_errors=True)
 
-    def versions(self) -> list[str]:
-        """Versions with a copy here (complete or not), for retention."""
-        return sorted(p.name[1:] for p in self.root.glob("v*") if p.name[1:].isdigit())
-
     def set_champion(self, version: str) -> None:
         self._write_json("champion.json", {"version": version})
 
