@@ -16,6 +16,7 @@ from graphql.validation import NoSchemaIntrospectionCustomRule
 
 from gbrec_core.errors import GbrecError
 from gbrec_core.settings import Settings
+from gbrec_graphql.cost import cost_rule
 from gbrec_graphql.internals import alias_rule, depth_rule
 
 log = logging.getLogger(__name__)
@@ -29,6 +30,7 @@ def validation_rules(settings: Settings) -> list[type[ASTValidationRule]]:
     rules: list[type[ASTValidationRule]] = [
         depth_rule(settings.graphql_max_depth, None, None),
         alias_rule(settings.graphql_max_aliases),
+        cost_rule(settings.graphql_max_cost),
     ]
     if settings.env == "production":
         rules.append(NoSchemaIntrospectionCustomRule)

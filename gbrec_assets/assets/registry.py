@@ -61,14 +61,18 @@ def run_link(tracking_uri: str, experiment_id: str, run_id: str) -> dg.MetadataV
 def deliver(
     settings: Settings, registry: ModelRegistry, redis: RedisResource, version: str
 ) -> DeliveryOutcome:
-    """``start_delivery``; Redis (for the experiment) is only connected in experiment mode."""
+    """``start_delivery``, audited as ``system``; Redis (for the experiment) is only
+    connected in experiment mode, and for the audit entry."""
     from gbrec_core.delivery import start_delivery
+    from gbrec_core.delivery.start import audit_delivery
     from gbrec_core.experiments import ExperimentService
 
     experiments = (
         None if settings.delivery == "gate" else ExperimentService(settings, redis.client())
     )
-    return start_delivery(settings, registry, experiments, version)
+    outcome = start_delivery(settings, registry, experiments, version)
+    audit_delivery(settings, outcome, trigger="dagster")
+    return outcome
 
 
 def build_registered_model_asset(families: list[str]) -> dg.AssetsDefinition:

@@ -20,9 +20,24 @@ app = typer.Typer(
 
 
 def _register_core() -> None:
-    from gbrec_core.cli import backup, data, demo, recommend, retention, train
+    from gbrec_core.cli import (
+        audit,
+        backup,
+        data,
+        demo,
+        experiments,
+        keys,
+        models,
+        recommend,
+        retention,
+        train,
+    )
 
     app.add_typer(data.app, name="data")
+    app.add_typer(keys.app, name="keys")
+    app.add_typer(audit.app, name="audit")
+    app.add_typer(models.app, name="models")
+    app.add_typer(experiments.app, name="experiments")
     train.register(app)
     app.command("recommend")(recommend.recommend)
     app.command("demo")(demo.demo)
