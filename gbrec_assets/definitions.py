@@ -18,9 +18,9 @@ from gbrec_assets.assets.registry import build_registered_model_asset
 from gbrec_assets.assets.training import book_catalogue, build_model_assets
 from gbrec_assets.checks import champion_smoke_check
 from gbrec_assets.delivery import delivery_decision_sensor
-from gbrec_assets.jobs import retrain_job, rollback_job
+from gbrec_assets.jobs import retention_job, retrain_job, rollback_job
 from gbrec_assets.resources import build_resources
-from gbrec_assets.schedules import build_weekly_retrain_schedule
+from gbrec_assets.schedules import build_retention_schedule, build_weekly_retrain_schedule
 from gbrec_assets.sensors import (
     automation_sensor,
     champion_rollback_sensor,
@@ -57,8 +57,8 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     return dg.Definitions(
         assets=build_assets(settings),
         asset_checks=[champion_smoke_check],
-        jobs=[retrain_job, rollback_job],
-        schedules=[build_weekly_retrain_schedule(settings)],
+        jobs=[retrain_job, rollback_job, retention_job],
+        schedules=[build_weekly_retrain_schedule(settings), build_retention_schedule()],
         sensors=[
             automation_sensor(),
             raw_data_sensor,

@@ -1,4 +1,7 @@
-"""Jobs: the retrain job (models and everything downstream) and the rollback job."""
+"""Jobs: the retrain job (models and everything downstream), the rollback job and the
+retention job (``GBREC_KEEP_VERSIONS``)."""
+
+from typing import Any
 
 import dagster as dg
 
@@ -46,3 +49,35 @@ def rollback_champion(
 )
 def rollback_job() -> None:
     rollback_champion()
+
+
+@dg.op(
+    description="Prune registry versions beyond GBREC_KEEP_VERSIONS that carry no alias and "
+    "serve no running experiment, with their artifacts, caches, indices and collections."
+)
+def prune_model_versions(
+    context: dg.OpExecutionContext, gbrec: GbrecSettingsResource
+) -> dict[str, Any]:
+    from gbrec_core.registry.retention import prune_home
+
+    # Redis down fails the run (alerted) rather than prune an arm's model blindly.
+    report = prune_home(gbrec.settings())
+    context.add_output_metadata(
+        {
+            "kept": ", ".join(report.kept),
+            "pruned": ", ".join(p.version for p in report.pruned) or "nothing",
+            "protected": ", ".join(report.protected) or "none",
+            "report": dg.MetadataValue.json(report.as_dict()),
+        }
+    )
+    if report.failures:
+        raise dg.Failure("retention left work undone", metadata={"failures": report.failures})
+    return report.as_dict()
+
+
+@dg.job(
+    description="Prune old registry versions (GBREC_KEEP_VERSIONS) and what belongs to them.",
+    tags={"gbrec/trigger": "retention"},
+)
+def retention_job() -> None:
+    prune_model_versions()

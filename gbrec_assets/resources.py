@@ -33,10 +33,12 @@ class GbrecSettingsResource(dg.ConfigurableResource):
     synthetic_scale: str | None = None
     synthetic_seed: int | None = None
     mlflow_tracking_uri: str | None = None
+    mlflow_artifact_root: str | None = None
     redis_url: str | None = None
     vector_backend: str | None = None
     index_shards: int | None = None
     delivery: str | None = None
+    keep_versions: int | None = None
 
     def settings(self) -> Settings:
         overrides: dict[str, Any] = {
@@ -55,10 +57,12 @@ class GbrecSettingsResource(dg.ConfigurableResource):
             synthetic_scale=settings.synthetic_scale,
             synthetic_seed=settings.synthetic_seed,
             mlflow_tracking_uri=settings.mlflow_tracking_uri,
+            mlflow_artifact_root=settings.mlflow_artifact_root,
             redis_url=settings.redis_url,
             vector_backend=settings.vector_backend,
             index_shards=settings.index_shards,
             delivery=settings.delivery,
+            keep_versions=settings.keep_versions,
         )
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dagster as dg
 
-from gbrec_assets.jobs import retrain_job
+from gbrec_assets.jobs import retention_job, retrain_job
 from gbrec_core.settings import Settings
 
 
@@ -21,4 +21,17 @@ def build_weekly_retrain_schedule(settings: Settings) -> dg.ScheduleDefinition:
         execution_timezone="UTC",
         default_status=dg.DefaultScheduleStatus.STOPPED,
         description="Retrain, evaluate and register weekly even when the data is unchanged.",
+    )
+
+
+def build_retention_schedule() -> dg.ScheduleDefinition:
+    """Daily, after the weekly retrain's hour: running by default, since nothing else
+    prunes (keeping GBREC_KEEP_VERSIONS plus every aliased or experiment version)."""
+    return dg.ScheduleDefinition(
+        name="retention_schedule",
+        job=retention_job,
+        cron_schedule="0 5 * * *",
+        execution_timezone="UTC",
+        default_status=dg.DefaultScheduleStatus.RUNNING,
+        description="Prune registry versions beyond GBREC_KEEP_VERSIONS (daily, 05:00 UTC).",
     )

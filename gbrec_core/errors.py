@@ -125,3 +125,9 @@ class SignatureError(GbrecError):
     """An artifact is unsigned or its HMAC signature does not match: it is not loaded."""
 
     code = "INTEGRITY"
+
+
+class BackupError(GbrecError):
+    """A backup cannot be written or restored (damaged, incomplete, or the target is in use)."""
+
+    code = "BAD_USER_INPUT"

@@ -20,7 +20,18 @@ app = typer.Typer(
 
 
 def _register_core() -> None:
-    from gbrec_core.cli import audit, data, demo, experiments, keys, models, recommend, train
+    from gbrec_core.cli import (
+        audit,
+        backup,
+        data,
+        demo,
+        experiments,
+        keys,
+        models,
+        recommend,
+        retention,
+        train,
+    )
 
     app.add_typer(data.app, name="data")
     app.add_typer(keys.app, name="keys")
@@ -30,6 +41,8 @@ def _register_core() -> None:
     train.register(app)
     app.command("recommend")(recommend.recommend)
     app.command("demo")(demo.demo)
+    backup.register(app)
+    retention.register(app)
 
 
 def _register_plugins() -> None:

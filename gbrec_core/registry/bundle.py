@@ -3,12 +3,17 @@
 Layout::
 
     bundle.json    format, format_version, model name, per-file SHA-256, overall checksum
+    bundle.sig     HMAC-SHA256 of bundle.json's exact bytes (``GBREC_SIGNING_KEY``)
     model/         Recommender.save() output (includes the seen-items matrix and popularity)
     vectors.npz    item embeddings (book_ids, vectors) when the model has them
     fallback.npz   popularity ranking (book_ids, scores), readable without the model class
 
-The overall checksum is also stored as a tag on the registry version, so a bundle
-whose manifest was rewritten together with its files is still caught.
+Checksums alone prove nothing against someone who can write the artifact store (they
+can rewrite the manifest too), so the manifest is signed with a key kept out of the
+store. Reading goes signature -> manifest -> file digests -> arrays: nothing of a bundle
+is parsed before its manifest's signature verified. The overall checksum is also a tag
+on the registry version, so an old, validly signed bundle swapped in for another is
+caught as well.
 """
 
 from __future__ import annotations
@@ -23,13 +28,15 @@ from typing import Any
 
 import numpy as np
 
+from gbrec_core.access.signing import Signer
 from gbrec_core.errors import ModelLoadError
 from gbrec_core.models import ItemVectors, Recommender, load_recommender
-from gbrec_core.models.persistence import read_versioned_json
 
 BUNDLE_FORMAT = "gbrec-bundle"
 BUNDLE_FORMAT_VERSION = 1
 MANIFEST = "bundle.json"
+SIGNATURE = "bundle.sig"
+_NOT_DIGESTED = frozenset({MANIFEST, SIGNATURE})
 _CHUNK = 1 << 20
 
 
@@ -50,8 +57,8 @@ class ModelBundle:
         return self.model.name
 
 
-def write_bundle(model: Recommender, path: Path) -> str:
-    """Write ``model`` as a bundle under ``path`` (created); returns the checksum."""
+def write_bundle(model: Recommender, path: Path, signer: Signer) -> str:
+    """Write ``model`` as a signed bundle under ``path`` (created); returns the checksum."""
     path.mkdir(parents=True, exist_ok=True)
     model.save(path / "model")
     vectors = model.item_vectors()
@@ -69,13 +76,17 @@ def write_bundle(model: Recommender, path: Path) -> str:
         "checksum": checksum,
         "created_at": datetime.now(UTC).isoformat(),
     }
-    (path / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True))
+    payload = json.dumps(manifest, indent=2, sort_keys=True).encode()
+    (path / MANIFEST).write_bytes(payload)
+    (path / SIGNATURE).write_text(signer.sign(payload))
     return checksum
 
 
-def read_bundle(path: Path, expected_checksum: str | None = None) -> ModelBundle:
-    """Verify every file against the manifest (and ``expected_checksum``), then load."""
-    manifest = _read_manifest(path)
+def verify_bundle(path: Path, signer: Signer, expected_checksum: str | None = None) -> str:
+    """Check the manifest's signature, then every file against it (and
+    ``expected_checksum``); returns the checksum. ``SignatureError`` /
+    ``ModelLoadError`` name what failed."""
+    manifest = read_signed_manifest(path, signer)
     files: dict[str, str] = dict(manifest.get("files", {}))
     actual = _file_digests(path)
     if actual != files:
@@ -89,8 +100,14 @@ def read_bundle(path: Path, expected_checksum: str | None = None) -> ModelBundle
             f"bundle {path}: checksum {checksum[:12]} differs from the registry's "
             f"{expected_checksum[:12]}"
         )
+    return checksum
+
+
+def read_bundle(path: Path, signer: Signer, expected_checksum: str | None = None) -> ModelBundle:
+    """Verify the bundle (:func:`verify_bundle`), then load it."""
+    checksum = verify_bundle(path, signer, expected_checksum)
     model = load_recommender(path / "model")
-    fallback_ids, fallback_scores = read_fallback(path)
+    fallback_ids, fallback_scores = _read_fallback_arrays(path)
     return ModelBundle(
         model=model,
         item_vectors=_read_vectors(path / "vectors.npz"),
@@ -102,8 +119,30 @@ def read_bundle(path: Path, expected_checksum: str | None = None) -> ModelBundle
     )
 
 
-def read_fallback(path: Path) -> tuple[np.ndarray, np.ndarray]:
-    """Popularity ranking of a bundle without loading its model (for the last resort)."""
+def read_fallback(path: Path, signer: Signer) -> tuple[np.ndarray, np.ndarray]:
+    """Popularity ranking of a bundle without loading its model (for the last resort):
+    the signed manifest and ``fallback.npz``'s digest are checked, not the other files."""
+    files = read_signed_manifest(path, signer).get("files", {})
+    if _digest(path / "fallback.npz") != files.get("fallback.npz"):
+        raise ModelLoadError(f"bundle {path} failed verification: fallback.npz differs")
+    return _read_fallback_arrays(path)
+
+
+def read_signed_manifest(path: Path, signer: Signer) -> dict[str, Any]:
+    """The manifest of the bundle at ``path``, parsed only after its signature verified."""
+    try:
+        payload = (path / MANIFEST).read_bytes()
+    except OSError as e:
+        raise ModelLoadError(f"{path} is not a gbrec bundle (no {MANIFEST})") from e
+    try:
+        signature: str | None = (path / SIGNATURE).read_bytes().decode(errors="replace")
+    except OSError:
+        signature = None
+    signer.verify(payload, signature, what="model bundle")
+    return _parse_manifest(path, payload)
+
+
+def _read_fallback_arrays(path: Path) -> tuple[np.ndarray, np.ndarray]:
     arrays = _read_npz(path / "fallback.npz")
     return arrays["book_ids"], arrays["scores"]
 
@@ -115,10 +154,19 @@ def _popularity_ranking(model: Recommender) -> tuple[np.ndarray, np.ndarray]:
     return model.items.ids[order].astype(np.int64), model.popularity[order].astype(np.float32)
 
 
-def _read_manifest(path: Path) -> dict[str, Any]:
-    return read_versioned_json(
-        path / MANIFEST, fmt=BUNDLE_FORMAT, version=BUNDLE_FORMAT_VERSION, what="gbrec bundle"
-    )
+def _parse_manifest(path: Path, payload: bytes) -> dict[str, Any]:
+    try:
+        manifest = json.loads(payload)
+    except ValueError as e:
+        raise ModelLoadError(f"{path / MANIFEST} is unreadable: {e}") from e
+    if not isinstance(manifest, dict) or manifest.get("format") != BUNDLE_FORMAT:
+        raise ModelLoadError(f"{path} holds a foreign file, not a {BUNDLE_FORMAT}")
+    if manifest.get("format_version") != BUNDLE_FORMAT_VERSION:
+        raise ModelLoadError(
+            f"{path} has bundle format version {manifest.get('format_version')}, "
+            f"this gbrec reads version {BUNDLE_FORMAT_VERSION}"
+        )
+    return manifest
 
 
 def _read_vectors(path: Path) -> ItemVectors | None:
@@ -137,14 +185,23 @@ def _read_npz(path: Path) -> dict[str, np.ndarray]:
 
 
 def _file_digests(path: Path) -> dict[str, str]:
-    digests = {}
-    for file in sorted(p for p in path.rglob("*") if p.is_file() and p.name != MANIFEST):
-        digest = hashlib.sha256()
+    files = sorted(p for p in path.rglob("*") if p.is_file())
+    return {
+        f.relative_to(path).as_posix(): _digest(f)
+        for f in files
+        if f.relative_to(path).as_posix() not in _NOT_DIGESTED
+    }
+
+
+def _digest(file: Path) -> str:
+    digest = hashlib.sha256()
+    try:
         with file.open("rb") as fh:
             while chunk := fh.read(_CHUNK):
                 digest.update(chunk)
-        digests[file.relative_to(path).as_posix()] = digest.hexdigest()
-    return digests
+    except OSError as e:
+        raise ModelLoadError(f"{file} is unreadable: {e}") from e
+    return digest.hexdigest()
 
 
 def _combine(files: dict[str, str]) -> str:

@@ -4,10 +4,14 @@
 takes a DataFrame with ``user_id`` (and optionally ``k``) and returns one row per user
 with ``book_ids`` and ``scores`` lists, best first.
 
+The model is saved as MLflow "models from code": the stored model holds the short
+entry file ``pyfunc_code/gbrec_pyfunc_model.py`` (which calls ``mlflow.models.set_model``)
+and the signed bundle, never a cloudpickled object. Loading verifies the bundle's
+signature with the loading process's ``GBREC_SIGNING_KEY`` (or ``$GBREC_HOME/secrets``),
+so set those as the writer had them.
+
 Importing mlflow pulls in starlette, which gbrec_core must not import at module load
-(the core imports no framework), so the ``PythonModel`` subclass is built on first attribute access
-through the module ``__getattr__``. Pickles refer to it by name
-(``gbrec_core.registry.pyfunc.GbrecPythonModel``), so unpickling rebuilds it the same way.
+(the core imports no framework), so the ``PythonModel`` subclass is built on first use.
 """
 
 from __future__ import annotations
@@ -20,11 +24,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from gbrec_core.access.secret_keys import signing_key
+from gbrec_core.access.signing import Signer
 from gbrec_core.errors import InvalidInputError
 from gbrec_core.registry.bundle import ModelBundle, read_bundle
+from gbrec_core.settings import Settings
 
 ARTIFACT_KEY = "bundle"
 DEFAULT_K = 10
+MODEL_CODE = Path(__file__).parent / "pyfunc_code" / "gbrec_pyfunc_model.py"
 
 
 class BundlePredictor:
@@ -33,8 +41,10 @@ class BundlePredictor:
     def __init__(self) -> None:
         self.bundle: ModelBundle | None = None
 
-    def load(self, path: str | Path) -> None:
-        self.bundle = read_bundle(Path(path))
+    def load(self, path: str | Path, signer: Signer | None = None) -> None:
+        """Verify and load the bundle; the signer defaults to this process's settings."""
+        signer = signer or Signer(signing_key(Settings()))
+        self.bundle = read_bundle(Path(path), signer)
 
     def predict_frame(self, frame: pd.DataFrame, params: dict[str, Any] | None) -> pd.DataFrame:
         if self.bundle is None:
@@ -89,21 +99,23 @@ def _python_model_class() -> type:
     return GbrecPythonModel
 
 
-def __getattr__(name: str) -> Any:
-    if name == "GbrecPythonModel":
-        return _python_model_class()
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+def python_model() -> Any:
+    """A fresh ``GbrecPythonModel`` (what the models-from-code entry file hands MLflow)."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="(?i).*type hint", category=UserWarning)
+        return _python_model_class()()
 
 
 def save_pyfunc(bundle_dir: Path, out_dir: Path, pip_requirements: list[str]) -> Path:
-    """Save a pyfunc model wrapping ``bundle_dir`` to ``out_dir`` (no env inference)."""
+    """Save a pyfunc model wrapping ``bundle_dir`` to ``out_dir`` (no env inference),
+    as models from code: MLflow stores the entry file, not a pickle."""
     import mlflow.pyfunc
 
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="(?i).*type hint", category=UserWarning)
         mlflow.pyfunc.save_model(
             path=str(out_dir),
-            python_model=_python_model_class()(),
+            python_model=str(MODEL_CODE),
             artifacts={ARTIFACT_KEY: str(bundle_dir)},
             pip_requirements=pip_requirements,
         )

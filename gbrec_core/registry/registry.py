@@ -20,6 +20,8 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from gbrec_core.access.secret_keys import signing_key
+from gbrec_core.access.signing import Signer
 from gbrec_core.errors import InvalidInputError, NotFoundError, PromotionRefusedError
 from gbrec_core.models import Recommender
 from gbrec_core.paging import paginate
@@ -33,6 +35,7 @@ from gbrec_core.registry.tracking import (
     LINEAGE_TAG,
     MODEL_TAG,
     ensure_experiment,
+    experiment_artifact_root,
     log_metrics_run,
     log_run,
 )
@@ -71,6 +74,11 @@ class ModelRegistry:
             self.settings.ensure_home()
         return MlflowClient(tracking_uri=self.tracking_uri, registry_uri=self.tracking_uri)
 
+    @cached_property
+    def signer(self) -> Signer:
+        """Signs the bundles this registry logs and verifies the ones it loads."""
+        return Signer(signing_key(self.settings))
+
     # ---- tracking --------------------------------------------------------------------------------
     def log_training_run(
         self,
@@ -86,9 +94,12 @@ class ModelRegistry:
             return log_run(
                 self.client,
                 ensure_experiment(
-                    self.client, self.settings.mlflow_experiment, self.settings.artifact_root
+                    self.client,
+                    self.settings.mlflow_experiment,
+                    experiment_artifact_root(self.settings),
                 ),
                 model=model,
+                signer=self.signer,
                 metrics=metrics,
                 params=params,
                 fingerprint=fingerprint,
@@ -107,7 +118,8 @@ class ModelRegistry:
     ) -> str:
         """A finished run in ``experiment`` (created when missing) with metrics and files only."""
         with mlflow_errors(f"log run in experiment {experiment}"):
-            experiment_id = ensure_experiment(self.client, experiment, self.settings.artifact_root)
+            root = experiment_artifact_root(self.settings)
+            experiment_id = ensure_experiment(self.client, experiment, root)
             return log_metrics_run(
                 self.client,
                 experiment_id,
@@ -313,7 +325,7 @@ class ModelRegistry:
         """Download and verify a version's bundle (checksum against the registry's tag)."""
         tmp = Path(tempfile.mkdtemp(prefix="gbrec-load-"))
         path, info = self.download(self.resolve(version_or_alias), tmp)
-        return read_bundle(path, expected_checksum=info.checksum)
+        return read_bundle(path, self.signer, expected_checksum=info.checksum)
 
     # ---- helpers ---------------------------------------------------------------------------------
     def _model_version(self, version_or_alias: str) -> ModelVersion:

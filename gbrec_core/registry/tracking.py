@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from gbrec_core.access.signing import Signer
 from gbrec_core.models import Recommender
 from gbrec_core.registry.bundle import write_bundle
 from gbrec_core.registry.provenance import (
@@ -25,6 +26,7 @@ from gbrec_core.registry.provenance import (
     metric_name,
 )
 from gbrec_core.registry.pyfunc import save_pyfunc
+from gbrec_core.settings import Settings
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
@@ -46,6 +48,7 @@ def log_run(
     experiment_id: str,
     *,
     model: Recommender,
+    signer: Signer,
     metrics: dict[str, float],
     params: dict[str, Any],
     fingerprint: FingerprintLike | dict[str, Any],
@@ -71,13 +74,29 @@ def log_run(
         )
         for plot in plots or ():
             client.log_artifact(run_id, str(plot), artifact_path="plots")
-        client.set_tag(run_id, CHECKSUM_TAG, _log_bundle(client, run_id, model))
+        client.set_tag(run_id, CHECKSUM_TAG, _log_bundle(client, run_id, model, signer))
     except BaseException:
         client.set_terminated(run_id, status="FAILED")
         raise
     client.set_terminated(run_id, status="FINISHED")
     log.info("logged training run %s (%s)", run_id, model.name)
     return run_id
+
+
+def experiment_artifact_root(settings: Settings) -> str | None:
+    """Where a new experiment keeps its artifacts.
+
+    ``GBREC_MLFLOW_ARTIFACT_ROOT`` when set (e.g. ``s3://bucket/prefix``: clients write
+    with boto3, reading ``MLFLOW_S3_ENDPOINT_URL`` and ``AWS_*``). Otherwise an MLflow
+    server chooses (its ``--artifacts-destination``, proxied), and a local registry
+    uses ``$GBREC_HOME/mlartifacts``: a server's clients must not each pick a path of
+    their own disk.
+    """
+    if settings.mlflow_artifact_root:
+        return settings.mlflow_artifact_root
+    if settings.tracking_uri.startswith(("http://", "https://")):
+        return None
+    return settings.artifact_root
 
 
 def ensure_experiment(client: MlflowClient, name: str, artifact_root: str | None) -> str:
@@ -129,10 +148,10 @@ def log_metrics_run(
     return run_id
 
 
-def _log_bundle(client: MlflowClient, run_id: str, model: Recommender) -> str:
+def _log_bundle(client: MlflowClient, run_id: str, model: Recommender, signer: Signer) -> str:
     with tempfile.TemporaryDirectory(prefix="gbrec-bundle-") as tmp:
         bundle_dir = Path(tmp) / "bundle"
-        checksum = write_bundle(model, bundle_dir)
+        checksum = write_bundle(model, bundle_dir, signer)
         pyfunc_dir = save_pyfunc(bundle_dir, Path(tmp) / MODEL_ARTIFACT, PIP_REQUIREMENTS)
         client.log_artifacts(run_id, str(pyfunc_dir), artifact_path=MODEL_ARTIFACT)
     return checksum

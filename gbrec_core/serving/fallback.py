@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from gbrec_core.errors import ModelLoadError
+from gbrec_core.access.signing import Signer
+from gbrec_core.errors import ModelLoadError, SignatureError
 from gbrec_core.registry.bundle import read_fallback
+
+log = logging.getLogger(__name__)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -35,9 +39,11 @@ class PopularityFallback:
         return cls(ids[order], scores[order].astype(np.float32))
 
     @classmethod
-    def from_bundle_dir(cls, path: Path) -> PopularityFallback | None:
+    def from_bundle_dir(cls, path: Path, signer: Signer) -> PopularityFallback | None:
+        """The ranking of a cached bundle, verified; None (logged) when it may not be used."""
         try:
-            ids, scores = read_fallback(path)
-        except ModelLoadError:
+            ids, scores = read_fallback(path, signer)
+        except (ModelLoadError, SignatureError) as e:
+            log.warning("no cached popularity fallback at %s: %s", path, e)
             return None
         return cls(ids.astype(np.int64), scores.astype(np.float32))

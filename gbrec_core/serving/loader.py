@@ -1,7 +1,10 @@
 """Load a version off to the side: resolve, download (or reuse the disk cache), verify, warm.
 
 Nothing here touches what the server is currently serving; the server swaps the
-result in only once this has fully succeeded.
+result in only once this has fully succeeded. Every bundle, downloaded or cached, is
+verified signature first (:func:`gbrec_core.registry.bundle.verify_bundle`); a cached
+copy that fails (or has no checksum to check against) is discarded, counted in
+``DiskCache.rejected`` and refetched, and a download that fails raises.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ import time
 
 import numpy as np
 
-from gbrec_core.errors import ModelLoadError, UnavailableError
+from gbrec_core.errors import ModelLoadError, SignatureError, UnavailableError
 from gbrec_core.registry import CHAMPION, ModelBundle, ModelRegistry, ModelVersionInfo, read_bundle
 from gbrec_core.serving.disk_cache import DiskCache
 
@@ -41,6 +44,7 @@ class VersionLoader:
     def __init__(self, registry: ModelRegistry, disk: DiskCache) -> None:
         self.registry = registry
         self.disk = disk
+        self.signer = registry.signer
 
     def describe(self, version_or_alias: str) -> ModelVersionInfo:
         """Registry info, or the disk cache's copy when the registry is unreachable."""
@@ -71,12 +75,23 @@ class VersionLoader:
         if info.checksum and cached.checksum != info.checksum:
             log.warning("disk cache of v%s is stale (checksum differs); refetching", info.version)
             return None
-        try:
-            return read_bundle(self.disk.path(info.version), expected_checksum=info.checksum)
-        except ModelLoadError as e:
-            log.warning("disk cache of v%s is damaged (%s); refetching", info.version, e)
-            self.disk.discard(info.version)
+        expected = info.checksum or cached.checksum
+        if not expected:
+            self._reject(info.version, "unchecked", "it has no checksum")
             return None
+        try:
+            return read_bundle(self.disk.path(info.version), self.signer, expected)
+        except SignatureError as e:
+            self._reject(info.version, "signature", str(e))
+        except ModelLoadError as e:
+            self._reject(info.version, "damaged", str(e))
+        return None
+
+    def _reject(self, version: str, reason: str, detail: str) -> None:
+        """Drop a cached copy that may not serve: counted, logged, refetched by the caller."""
+        self.disk.rejected[reason] += 1
+        log.error("disk cache of v%s refused (%s); refetching", version, detail)
+        self.disk.discard(version)
 
     def _download(self, info: ModelVersionInfo) -> ModelBundle:
         if not info.checksum:
@@ -84,7 +99,7 @@ class VersionLoader:
         staged = self.disk.staging_dir()
         try:
             path, _ = self.registry.download(info.version, staged)
-            bundle = read_bundle(path, expected_checksum=info.checksum)
+            bundle = read_bundle(path, self.signer, expected_checksum=info.checksum)
             target = self.disk.commit(path, info)
         finally:
             shutil.rmtree(staged, ignore_errors=True)

@@ -26,6 +26,7 @@ from gbrec_core.errors import (
     ModelLoadError,
     NotFoundError,
     RegistryError,
+    SignatureError,
     UnavailableError,
 )
 from gbrec_core.registry import CHAMPION, Deployment, ModelRegistry, ModelVersionInfo
@@ -40,7 +41,7 @@ from gbrec_core.serving.watcher import Watcher
 from gbrec_core.settings import Settings
 
 log = logging.getLogger(__name__)
-_LOAD_ERRORS = (ModelLoadError, UnavailableError, NotFoundError, RegistryError)
+_LOAD_ERRORS = (ModelLoadError, SignatureError, UnavailableError, NotFoundError, RegistryError)
 
 
 class ModelServer:
@@ -61,7 +62,9 @@ class ModelServer:
     ) -> None:
         self.settings = settings
         self.registry = registry
-        self.disk = DiskCache(settings.resolved_home / "serving" / settings.model_name)
+        self.disk = DiskCache(
+            settings.resolved_home / "serving" / settings.model_name, registry.signer
+        )
         self.loader = VersionLoader(registry, self.disk)
         self.cache = VersionCache(settings.model_cache_size, settings.model_cache_max_bytes)
         self.precomputed = Precomputer(
@@ -281,6 +284,8 @@ class ModelServer:
             "serving_version": self._live_version() or FALLBACK_VERSION,
             "swaps": counters.get("swaps", 0),
             "load_failures": counters.get("load_failures", 0),
+            "signature_failures": counters.get("signature_failures", 0),
+            "disk_cache_rejected": dict(self.disk.rejected),
             "watch_failures": counters.get("watch_failures", 0),
             "fallback_requests": counters.get("fallback_requests", 0),
             "requests_by_version": requests,
@@ -333,13 +338,19 @@ class ModelServer:
 
     def _cached_fallback(self) -> PopularityFallback | None:
         last = self.disk.champion()
-        found = None if last is None else PopularityFallback.from_bundle_dir(self.disk.path(last))
+        found = (
+            None
+            if last is None
+            else PopularityFallback.from_bundle_dir(self.disk.path(last), self.registry.signer)
+        )
         if found is not None:
             self._books_fallback = found  # read the file once
         return found
 
     def _record_failure(self, version: str, error: Exception) -> None:
         self._count("load_failures")
+        if isinstance(error, SignatureError):
+            self._count("signature_failures")
         self._last_error = f"v{version}: {error}"
         log.error("could not load v%s, keeping v%s: %s", version, self._live_version(), error)
 

@@ -149,6 +149,9 @@ export_profile_env() {
   export GBREC_PRODUCTION_PROFILE=1
   export GBREC_ENV=production
   export GBREC_HOME="$WORK/home"
+  # The API processes have homes of their own: they verify bundles with this shared key.
+  GBREC_SIGNING_KEY="${GBREC_SIGNING_KEY:-$(od -An -tx1 -N32 /dev/urandom | tr -d ' \n')}"
+  export GBREC_SIGNING_KEY
   export GBREC_SYNTHETIC_SCALE=tiny
   export GBREC_MODEL_WATCH_INTERVAL=2
   export GBREC_REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0"

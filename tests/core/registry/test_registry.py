@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -11,7 +12,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from gbrec_core.errors import ModelLoadError, NotFoundError, PromotionRefusedError, UnavailableError
+from gbrec_core.access.signing import Signer
+from gbrec_core.errors import (
+    ModelLoadError,
+    NotFoundError,
+    PromotionRefusedError,
+    SignatureError,
+    UnavailableError,
+)
 from gbrec_core.models import Recommender, make_recommender
 from gbrec_core.registry import (
     CHALLENGER,
@@ -96,6 +104,8 @@ def test_pyfunc_model_loads_through_the_champion_alias_uri(
     # Other tests in this worker (dagster-mlflow) may have set mlflow's process-global
     # URIs, which win over the environment variable; pin both for this test.
     monkeypatch.setenv("MLFLOW_TRACKING_URI", registry_settings.tracking_uri)
+    # The loading process verifies the bundle with its own settings' signing key.
+    monkeypatch.setenv("GBREC_HOME", str(registry_settings.resolved_home))
     previous = mlflow.get_tracking_uri(), mlflow.get_registry_uri()
     mlflow.set_tracking_uri(registry_settings.tracking_uri)
     mlflow.set_registry_uri(registry_settings.tracking_uri)
@@ -123,12 +133,53 @@ def test_bundle_refuses_tampered_files_and_foreign_checksums(
     tmp_path: Path, make_ratings: Callable[[int], pd.DataFrame]
 ) -> None:
     model = make_recommender("popularity").fit(make_ratings(5))
-    checksum = write_bundle(model, tmp_path / "b")
-    assert read_bundle(tmp_path / "b", expected_checksum=checksum).checksum == checksum
+    signer = Signer(b"bundle-test-key")
+    checksum = write_bundle(model, tmp_path / "b", signer)
+    assert read_bundle(tmp_path / "b", signer, expected_checksum=checksum).checksum == checksum
     with pytest.raises(ModelLoadError, match="registry"):
-        read_bundle(tmp_path / "b", expected_checksum="0" * 64)
+        read_bundle(tmp_path / "b", signer, expected_checksum="0" * 64)
     manifest = json.loads((tmp_path / "b" / "bundle.json").read_text())
     np.savez(tmp_path / "b" / "fallback.npz", book_ids=np.arange(3), scores=np.ones(3))
     with pytest.raises(ModelLoadError, match=r"fallback\.npz"):
-        read_bundle(tmp_path / "b")
+        read_bundle(tmp_path / "b", signer)
     assert manifest["format_version"] == 1
+
+
+def test_bundle_manifest_is_verified_by_signature_before_it_is_parsed(
+    tmp_path: Path, make_ratings: Callable[[int], pd.DataFrame]
+) -> None:
+    model = make_recommender("popularity").fit(make_ratings(6))
+    signer = Signer(b"bundle-test-key")
+    write_bundle(model, tmp_path / "b", signer)
+    with pytest.raises(SignatureError, match="wrong signature"):
+        read_bundle(tmp_path / "b", Signer(b"someone else's key"))
+    # A manifest rewritten to match edited files (what a checksum alone cannot catch).
+    np.savez(tmp_path / "b" / "fallback.npz", book_ids=np.arange(3), scores=np.ones(3))
+    manifest = json.loads((tmp_path / "b" / "bundle.json").read_text())
+    manifest["files"]["fallback.npz"] = hashlib.sha256(
+        (tmp_path / "b" / "fallback.npz").read_bytes()
+    ).hexdigest()
+    (tmp_path / "b" / "bundle.json").write_text(json.dumps(manifest))
+    with pytest.raises(SignatureError, match="wrong signature"):
+        read_bundle(tmp_path / "b", signer)
+    (tmp_path / "b" / "bundle.json").write_text("not json at all")  # never parsed
+    with pytest.raises(SignatureError, match="wrong signature"):
+        read_bundle(tmp_path / "b", signer)
+    (tmp_path / "b" / "bundle.sig").unlink()
+    with pytest.raises(SignatureError, match="not signed"):
+        read_bundle(tmp_path / "b", signer)
+
+
+def test_logged_model_stores_no_pickle(registry: ModelRegistry, log_model: LogModel) -> None:
+    version, _ = log_model(12, 0.4)
+    run_id = registry.version(version).run_id
+    folder = Path(
+        registry.client.download_artifacts(
+            str(run_id), "model", str(Path(registry.settings.resolved_home) / "dl")
+        )
+    )
+    names = [p.name for p in folder.rglob("*") if p.is_file()]
+    assert "gbrec_pyfunc_model.py" in names and "bundle.sig" in names
+    assert not [n for n in names if n.endswith((".pkl", ".pickle", ".cloudpickle"))]
+    mlmodel = (folder / "MLmodel").read_text()
+    assert "model_code_path" in mlmodel and "python_model.pkl" not in mlmodel

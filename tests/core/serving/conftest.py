@@ -26,6 +26,9 @@ def fleet(tmp_path_factory: pytest.TempPathFactory) -> Fleet:
         update={
             "mlflow_tracking_uri": base.tracking_uri,
             "mlflow_artifact_root": base.artifact_root,
+            # Servers get homes of their own: they share the writer's key, as a
+            # deployment shares GBREC_SIGNING_KEY.
+            "signing_key": "serving-tests-signing-key",
         }
     )
     fleet = Fleet(settings, ModelRegistry(settings), {})
