@@ -12,11 +12,11 @@ console = Console(stderr=True)
 
 
 def _progress_callback(console: Console, total: int) -> Callable[[Any], None]:
-    from dagster._core.events.log import EventLogEntry
+    import dagster as dg
 
     done = {"n": 0}
 
-    def on_event(entry: EventLogEntry) -> None:
+    def on_event(entry: dg.EventLogEntry) -> None:
         event = entry.dagster_event
         if event is None:
             return
