@@ -51,12 +51,25 @@ def open_instance(settings: Settings) -> dg.DagsterInstance:
     return dg.DagsterInstance.get()
 
 
+@dg.logger(
+    config_schema={"log_level": dg.Field(str, is_required=False, default_value="INFO")},
+    description="Run events as records of the `dagster.run` Python logger.",
+)
+def python_logging_console(init_context: dg.InitLoggerContext) -> logging.Logger:
+    """Replaces Dagster's coloured console logger, which writes with a handler of its own:
+    these records reach the process's handler, in the format of ``GBREC_LOG_FORMAT``."""
+    logger = logging.getLogger("dagster.run")
+    logger.setLevel(str(init_context.logger_config["log_level"]).upper())
+    return logger
+
+
 def build_job(settings: Settings, selection: str | None) -> dg.JobDefinition:
     defs = dg.Definitions(
         assets=build_assets(settings),
         asset_checks=[champion_smoke_check],
         jobs=[dg.define_asset_job(JOB_NAME, selection=selection or dg.AssetSelection.all())],
         resources=build_resources(settings),
+        loggers={"console": python_logging_console},
     )
     return defs.resolve_job_def(JOB_NAME)
 
