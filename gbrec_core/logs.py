@@ -17,7 +17,6 @@ request log: ``request_id``, ``key_id``, ``operation``, ``latency_ms``,
 
 from __future__ import annotations
 
-import json
 import logging
 import logging.config
 import os
@@ -25,6 +24,7 @@ import sys
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 from rich.console import Console
 from rich.text import Text
 
@@ -58,7 +58,7 @@ class JsonFormatter(logging.Formatter):
             entry["exc_info"] = self.formatException(record.exc_info)
         if record.stack_info:
             entry["stack_info"] = self.formatStack(record.stack_info)
-        return json.dumps(entry, ensure_ascii=False, default=str)
+        return orjson.dumps(entry, default=str).decode()
 
 
 def _extras(record: logging.LogRecord) -> dict[str, Any]:
