@@ -71,11 +71,28 @@ def _extras(record: logging.LogRecord) -> dict[str, Any]:
     }
 
 
-def stream_handler(stream: str = "stderr") -> logging.Handler:
+class StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever ``sys.stderr`` is at the time of each record, as Python's
+    last-resort handler does: a command run in-process (a test's CliRunner swaps stderr
+    and closes its copy afterwards) must not leave a handler on a closed stream."""
+
+    def __init__(self) -> None:
+        logging.Handler.__init__(self)
+
+    @property
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: Any) -> None:
+        """Ignored: the stream is always the current ``sys.stderr``."""
+
+
+def stream_handler() -> logging.Handler:
     """The root handler (a dictConfig factory): also routes ``warnings`` through logging,
     in whichever process applies the configuration."""
     logging.captureWarnings(True)
-    return logging.StreamHandler(sys.stdout if stream == "stdout" else sys.stderr)
+    return StderrHandler()
 
 
 def formatter_config(log_format: LogFormat) -> dict[str, Any]:

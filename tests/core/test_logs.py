@@ -95,3 +95,16 @@ def test_cli_output_is_a_log_record_in_json_mode_and_rich_text_otherwise(
     text = Settings(home=tmp_path, log_format="text")
     CliOutput(text, "gbrec.test", Console(file=buffer)).say("[green]ok[/] step", step="s")
     assert buffer.getvalue() == "ok step\n" and capsys.readouterr().err == ""
+
+
+def test_the_handler_follows_sys_stderr_when_it_is_swapped(
+    tmp_path: Path, restore_logging: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    configure_logging(Settings(home=tmp_path, log_format="json"))
+    first, second = io.StringIO(), io.StringIO()
+    monkeypatch.setattr("sys.stderr", first)
+    logging.getLogger("t").warning("one")
+    first.close()  # as a test runner closes its captured stream
+    monkeypatch.setattr("sys.stderr", second)
+    logging.getLogger("t").warning("two")
+    assert json.loads(second.getvalue())["message"] == "two"
