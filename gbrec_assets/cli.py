@@ -70,7 +70,6 @@ def quiet_framework_noise() -> None:
     warnings.filterwarnings("ignore", message="(?s).*Add type hints to the `predict` method")
     os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
-    os.environ.setdefault("TQDM_DISABLE", "1")  # no library progress bar in logs
     logging.getLogger("mlflow").setLevel(logging.WARNING)
     # gbrec logs its pyfunc wrapper on purpose; MLflow's generic pickling notice adds nothing.
     logging.getLogger("mlflow.pyfunc").setLevel(logging.ERROR)
