@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.gbrec-installed
 
-.PHONY: demo test test-fast test-production lint typecheck bench install clean
+.PHONY: demo test test-fast test-production lint typecheck bench install clean screenshots
 
 install: $(STAMP)
 
@@ -27,6 +27,10 @@ test-fast: $(STAMP)
 # Production profile: PostgreSQL + Redis over TCP (installs Debian packages when missing).
 test-production: $(STAMP)
 	bash scripts/production/run.sh
+
+# README pictures from a demo in headless Chromium (needs Debian's chromium).
+screenshots: $(STAMP)
+	bash scripts/screenshots.sh
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

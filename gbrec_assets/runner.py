@@ -8,11 +8,10 @@ in ``DAGSTER_HOME`` (``$GBREC_HOME/dagster``), so the runs show up in ``dagster 
 import dataclasses
 import logging
 import os
+import uuid
 from collections.abc import Callable
 
 import dagster as dg
-from dagster._core.events.log import EventLogEntry
-from dagster._core.utils import make_new_run_id
 
 from gbrec_assets.checks import champion_smoke_check
 from gbrec_assets.definitions import build_assets
@@ -25,7 +24,7 @@ JOB_NAME = "gbrec_materialize"
 RANGE_START = "dagster/asset_partition_range_start"
 RANGE_END = "dagster/asset_partition_range_end"
 
-EventCallback = Callable[[EventLogEntry], None]
+EventCallback = Callable[[dg.EventLogEntry], None]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -52,12 +51,25 @@ def open_instance(settings: Settings) -> dg.DagsterInstance:
     return dg.DagsterInstance.get()
 
 
+@dg.logger(
+    config_schema={"log_level": dg.Field(str, is_required=False, default_value="INFO")},
+    description="Run events as records of the `dagster.run` Python logger.",
+)
+def python_logging_console(init_context: dg.InitLoggerContext) -> logging.Logger:
+    """Replaces Dagster's coloured console logger, which writes with a handler of its own:
+    these records reach the process's handler, in the format of ``GBREC_LOG_FORMAT``."""
+    logger = logging.getLogger("dagster.run")
+    logger.setLevel(str(init_context.logger_config["log_level"]).upper())
+    return logger
+
+
 def build_job(settings: Settings, selection: str | None) -> dg.JobDefinition:
     defs = dg.Definitions(
         assets=build_assets(settings),
         asset_checks=[champion_smoke_check],
         jobs=[dg.define_asset_job(JOB_NAME, selection=selection or dg.AssetSelection.all())],
         resources=build_resources(settings),
+        loggers={"console": python_logging_console},
     )
     return defs.resolve_job_def(JOB_NAME)
 
@@ -82,7 +94,7 @@ def materialize_graph(
     ``log_level`` is the console logger's level; the event log keeps everything.
     """
     job = build_job(settings, selection)
-    run_id = make_new_run_id()
+    run_id = str(uuid.uuid4())  # Dagster's own run ids are uuid4 strings too
     if on_event is not None:
         instance.add_event_listener(run_id, on_event)
     result = job.execute_in_process(

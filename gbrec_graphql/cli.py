@@ -30,19 +30,21 @@ def serve(
     """Serve the GraphQL API (POST /graphql, /healthz, /readyz, /metrics)."""
     import uvicorn
 
+    from gbrec_core.logs import configure_logging, logging_config
+
     settings = Settings()
     n = workers or settings.api_workers
+    # uvicorn applies log_config in every worker it spawns; GBREC_LOG_FORMAT picks the format.
     options = {
         "host": host or settings.api_host,
         "port": settings.api_port if port is None else port,
         "log_level": log_level,
+        "log_config": logging_config(settings, log_level),
         "lifespan": "on",
-        "access_log": False,
+        "access_log": False,  # gbrec_graphql.finish logs each GraphQL request instead
         **tls_options(settings, ssl_certfile, ssl_keyfile),
     }
-    logging.basicConfig(
-        level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    configure_logging(settings, log_level)
     warn_if_exposed(settings, str(options["host"]))
     if n > 1:
         # Several processes need an import string: each worker calls the factory and

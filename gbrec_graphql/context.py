@@ -25,6 +25,14 @@ class Context:
     api_key: str | None = field(default=None, repr=False)
     _principal: Principal | None = field(default=None, repr=False)
     _read_checked: bool = field(default=False, repr=False)
+    #: Set by the recommendations resolver for the request log (gbrec_graphql.finish).
+    request_id: str | None = None
+    model_version: str | None = None
+
+    @property
+    def key_id(self) -> str | None:
+        """The verified caller's key id (safe to log), None when no key was checked."""
+        return self._principal.key_id if self._principal is not None else None
 
     async def principal(self) -> Principal:
         """The verified caller; raises UNAUTHENTICATED without a valid key."""

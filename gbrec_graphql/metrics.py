@@ -93,8 +93,8 @@ class Metrics:
         operation_name: str | None,
         failed: bool,
         started: float,
-    ) -> None:
-        """Count and time one operation, labelled by its root fields."""
+    ) -> str:
+        """Count and time one operation, labelled by its root fields; the label."""
         key = (query, operation_name)
         label = self._operations.get(key)
         if label is None:
@@ -111,6 +111,7 @@ class Metrics:
             self._children[(label, failed)] = children
         children[0].inc()
         children[1].observe(time.perf_counter() - started)
+        return label
 
     def served(self, model_version: str, variant: str, fallback: bool) -> None:
         """Count one recommendation list."""

@@ -90,6 +90,7 @@ class RequestPipeline(SchemaExtension):
             operation_name=ctx.operation_name,
             started=started,
             failed=bool(ctx.pre_execution_errors),
+            context=ctx.context,
         )
 
     def on_parse(self) -> Iterator[None]:

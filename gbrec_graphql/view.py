@@ -98,6 +98,7 @@ class GbrecGraphQL(GraphQL[Context, None]):
             document=compiled.document,
             operation_name=name,
             started=started,
+            context=context,
         )
         await _send_json(send, self.encode_json(process_result(result)), sub_response)
         return True

@@ -19,6 +19,7 @@ from gbrec_assets.assets.evaluation import PLOT_COLUMN
 from gbrec_assets.assets.registry import METRIC_COLUMNS, data_fingerprint
 from gbrec_assets.automation import downstream_condition
 from gbrec_assets.resources import GbrecSettingsResource, RegistryResource
+from gbrec_assets.retries import NETWORK_RETRY
 from gbrec_core.registry import BaselineRegistration
 
 BASELINE_FAMILY = "popularity"
@@ -39,6 +40,7 @@ def baseline_metrics(model_evaluation: pd.DataFrame) -> tuple[dict[str, float], 
     group_name="registry",
     ins={"popularity_model": dg.AssetIn(), "model_evaluation": dg.AssetIn()},
     deps=["registered_model"],
+    retry_policy=NETWORK_RETRY,
     automation_condition=downstream_condition(),
     description="The popularity model registered as the `baseline` alias (a second A/B "
     "arm); a new version only when the data changed; never gated, never champion.",

@@ -8,6 +8,9 @@ and plots are also logged to a finished MLflow run tagged with the Dagster run i
 registry logs afterwards to this Dagster run.
 """
 
+import base64
+import logging
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -16,8 +19,12 @@ import pandas as pd
 from gbrec_assets.assets.training import model_asset_name
 from gbrec_assets.automation import downstream_condition
 from gbrec_assets.resources import GbrecSettingsResource, MlflowTrackingResource
+from gbrec_assets.retries import NETWORK_RETRY
 
 PLOT_COLUMN = "plot"
+#: Largest plot embedded in the asset's metadata (the event log stores it base64-encoded).
+MAX_EMBEDDED_PLOT_BYTES = 200_000
+log = logging.getLogger(__name__)
 
 
 def metrics_table(curves: dict[str, pd.DataFrame], k: int, primary: str) -> pd.DataFrame:
@@ -37,6 +44,7 @@ def build_evaluation_asset(families: list[str]) -> dg.AssetsDefinition:
         name="model_evaluation",
         group_name="evaluation",
         ins={"rating_splits": dg.AssetIn(), **ins},
+        retry_policy=NETWORK_RETRY,
         automation_condition=downstream_condition(),
         description="Ranking metrics of every model family on the temporal holdout.",
     )
@@ -76,13 +84,24 @@ def build_evaluation_asset(families: list[str]) -> dg.AssetsDefinition:
                 "best_model": best,
                 "primary_metric": f"{settings.primary_metric}@{settings.eval_k}",
                 "best_value": dg.MetadataValue.float(float(table.iloc[0][settings.primary_metric])),
-                "recall_plot": dg.MetadataValue.path(plots[best]),
+                "recall_plot": plot_metadata(Path(plots[best]), f"{best}: metric@k"),
                 "test_users": dg.MetadataValue.int(int(rating_splits.test["user_id"].nunique())),
                 "mlflow_run_id": mlflow_run,
             },
         )
 
     return _evaluation
+
+
+def plot_metadata(path: Path, title: str) -> dg.MetadataValue:
+    """The plot as markdown with the PNG inline (a data URI), which the Dagster UI renders
+    on the asset page; a path (logged) when the file is too big to store in the event log."""
+    data = path.read_bytes()
+    if len(data) > MAX_EMBEDDED_PLOT_BYTES:
+        log.warning("plot %s is %d bytes; linked, not embedded", path, len(data))
+        return dg.MetadataValue.path(str(path))
+    encoded = base64.b64encode(data).decode("ascii")
+    return dg.MetadataValue.md(f"![{title}](data:image/png;base64,{encoded})")
 
 
 def mlflow_metrics(table: pd.DataFrame, k: int) -> dict[str, float]:

@@ -22,10 +22,10 @@ from gbrec_assets.assets.registry import RegisteredModel
 from gbrec_assets.assets.training import model_asset_name
 from gbrec_assets.automation import downstream_condition
 from gbrec_assets.resources import GbrecSettingsResource, RegistryResource
+from gbrec_assets.retries import NETWORK_RETRY
 from gbrec_core.settings import Settings
 
 INDEX_KINDS: tuple[str, ...] = ("faiss-hnsw", "hnsw")
-IO_RETRY = dg.RetryPolicy(max_retries=3, delay=5, backoff=dg.Backoff.EXPONENTIAL)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -45,6 +45,7 @@ def shard_partitions(settings: Settings) -> dg.StaticPartitionsDefinition:
 @dg.asset(
     group_name="index",
     ins={"registered_model": dg.AssetIn(), "als_model": dg.AssetIn()},
+    retry_policy=NETWORK_RETRY,
     automation_condition=downstream_condition(),
     description="Item vectors of the registered version (or of ALS when its family has none).",
 )
@@ -117,14 +118,14 @@ def build_vector_index_asset(settings: Settings) -> dg.AssetsDefinition:
 
 @dg.asset(
     group_name="index",
-    retry_policy=IO_RETRY,
+    retry_policy=NETWORK_RETRY,
     automation_condition=downstream_condition(),
     description="The registered version's item vectors in Milvus (GBREC_VECTOR_BACKEND=milvus).",
 )
 def milvus_collection(
-    gbrec: GbrecSettingsResource, item_embeddings: Embeddings
+    context: dg.AssetExecutionContext, gbrec: GbrecSettingsResource, item_embeddings: Embeddings
 ) -> dg.MaterializeResult[None]:
-    from gbrec_core.index import jsonable_stats, make_index
+    from gbrec_core.index import MilvusIndex, jsonable_stats, make_index
 
     settings = gbrec.settings()
     dim = int(item_embeddings.vectors.shape[1])
@@ -139,6 +140,8 @@ def milvus_collection(
         uri=uri,
         collection=f"gbrec_v{item_embeddings.version}",
     )
+    if context.retry_number and isinstance(index, MilvusIndex):
+        index.drop()  # a failed attempt may have inserted part of the rows
     index.add(item_embeddings.book_ids, item_embeddings.vectors)
     path = settings.index_dir / item_embeddings.version / "milvus"
     index.save(path)

@@ -1,4 +1,5 @@
-"""``gbrec demo``: materialise the asset graph, then serve the API and the Dagster UI.
+"""``gbrec demo``: materialise the asset graph, then serve the API, the Dagster UI and
+the MLflow UI (``mlflow server`` on the same tracking store and artifact root).
 
 The demo is a small process supervisor: every long-running part is a child process
 in its own process group, so Ctrl-C (or SIGTERM) stops everything it started. A
@@ -143,6 +144,31 @@ def examples(api: str, key: str) -> str:
     return "\n\n".join(blocks)
 
 
+def mlflow_ui(settings: Settings, port: int) -> tuple[str, list[str] | None]:
+    """The MLflow UI's URL and the command that serves it; no command when the tracking
+    URI already is an MLflow server (its own UI is then the one to open)."""
+    uri = settings.tracking_uri
+    if uri.startswith(("http://", "https://")):
+        return uri.rstrip("/"), None
+    command = [
+        str(Path(sys.executable).parent / "mlflow"),
+        "server",
+        "--backend-store-uri",
+        uri,
+        "--default-artifact-root",
+        settings.artifact_root,
+        # The UI reads the runs' own artifact locations; nothing is proxied or uploaded.
+        "--no-serve-artifacts",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        "1",
+    ]
+    return f"http://127.0.0.1:{port}", command
+
+
 def stop_embedded_redis(settings: Settings) -> None:
     """The embedded redis-server is a daemon the demo's children started; stop it too."""
     if settings.redis_url:
@@ -152,7 +178,24 @@ def stop_embedded_redis(settings: Settings) -> None:
     stop_server(settings)
 
 
-def run_demo(settings: Settings, api_port: int, dagster_port: int, materialize: bool) -> None:
+@dataclass(frozen=True)
+class Ports:
+    api: int = 8000
+    dagster: int = 3000
+    mlflow: int = 5000
+
+
+def write_urls(path: Path | None, urls: dict[str, str]) -> None:
+    """For scripts (screenshots, tests): the URLs, written only once all of them answer."""
+    if path is not None:
+        partial = path.with_suffix(".partial")
+        partial.write_text(json.dumps(urls))
+        partial.replace(path)
+
+
+def run_demo(
+    settings: Settings, ports: Ports, materialize: bool, urls_file: Path | None = None
+) -> None:
     settings.ensure_home()
     env = child_env(settings)
     logs = settings.resolved_home / "logs"
@@ -176,23 +219,28 @@ def run_demo(settings: Settings, api_port: int, dagster_port: int, materialize: 
                 "-h",
                 "127.0.0.1",
                 "-p",
-                str(dagster_port),
+                str(ports.dagster),
             ],
             logs / "dagster.log",
         )
         supervisor.start(
             "api",
-            gbrec_command("serve", "--host", "127.0.0.1", "--port", str(api_port)),
+            gbrec_command("serve", "--host", "127.0.0.1", "--port", str(ports.api)),
             logs / "api.log",
         )
-        api = f"http://127.0.0.1:{api_port}"
+        mlflow, mlflow_server = mlflow_ui(settings, ports.mlflow)
+        if mlflow_server is not None:
+            supervisor.start("mlflow", mlflow_server, logs / "mlflow.log")
+        api, dagster = f"http://127.0.0.1:{ports.api}", f"http://127.0.0.1:{ports.dagster}"
         wait_for(f"{api}/readyz", supervisor, timeout=300)
-        wait_for(f"http://127.0.0.1:{dagster_port}/server_info", supervisor, timeout=300)
+        wait_for(f"{dagster}/server_info", supervisor, timeout=300)
+        wait_for(f"{mlflow}/health", supervisor, timeout=300)
+        write_urls(urls_file, {"api": api, "dagster": dagster, "mlflow": mlflow})
         console.print(
             Panel.fit(
                 f"GraphQL API  : {api}/graphql\nA/B dashboard: {api}/dashboard\n"
-                f"Dagster UI   : http://127.0.0.1:{dagster_port}\nMetrics      : {api}/metrics\n"
-                f"Admin key    : {key}\nLogs         : {logs}",
+                f"Dagster UI   : {dagster}\nMLflow UI    : {mlflow}\n"
+                f"Metrics      : {api}/metrics\nAdmin key    : {key}\nLogs         : {logs}",
                 title="gbrec is up (Ctrl-C stops everything)",
             )
         )
@@ -215,15 +263,20 @@ def _interrupt(signum: int, frame: object) -> None:
 def demo(
     api_port: int = typer.Option(8000, help="GraphQL API port."),
     dagster_port: int = typer.Option(3000, help="Dagster UI port."),
+    mlflow_port: int = typer.Option(5000, help="MLflow UI port."),
+    urls_file: Path | None = typer.Option(
+        None, help="Write the API, Dagster and MLflow URLs as JSON here once all answer."
+    ),
     materialize: bool = typer.Option(
         False, "--materialize", help="Retrain even if a champion exists."
     ),
 ) -> None:
-    """Materialise everything, then serve the GraphQL API and the Dagster UI."""
+    """Materialise everything, then serve the GraphQL API, the Dagster UI and the MLflow UI."""
     signal.signal(signal.SIGTERM, _interrupt)
     os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")  # before mlflow is imported
     try:
-        run_demo(Settings(), api_port, dagster_port, materialize)
+        ports = Ports(api_port, dagster_port, mlflow_port)
+        run_demo(Settings(), ports, materialize, urls_file)
     except (RuntimeError, subprocess.CalledProcessError) as e:
         console.print(f"[red]demo failed:[/] {e}")
         raise typer.Exit(1) from e

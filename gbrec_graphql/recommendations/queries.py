@@ -29,6 +29,7 @@ async def serve_recommendations(
         attributes,
         record=not ctx.read_only,
     )
+    ctx.request_id, ctx.model_version = found.request_id, found.model_version
     return Recommendations.from_domain(found, services.books)
 
 

@@ -5,7 +5,8 @@
 #      throwaway redis-server over TCP with AOF (appendfsync everysec), both on
 #      127.0.0.1 and free ports, under one temporary folder;
 #   3. exports the GBREC_*/DAGSTER_* environment and runs tests/production (two API
-#      processes sharing them), then the Chromium dashboard test on embedded engines;
+#      processes sharing them), then the Chromium dashboard test on embedded engines and
+#      the README screenshots' structure check (scripts/screenshots.sh --check);
 #   4. always stops both servers and deletes the folder (GBREC_PRODUCTION_KEEP=1 keeps it).
 # Extra arguments go to the tests/production pytest run, e.g. `bash scripts/production/run.sh -k deploy`.
 set -euo pipefail
@@ -91,4 +92,10 @@ log "running the dashboard browser test (embedded engines, Chromium)"
 run_child env -u GBREC_PRODUCTION_PROFILE -u GBREC_ENV -u GBREC_HOME -u GBREC_REDIS_URL \
   -u GBREC_MLFLOW_TRACKING_URI -u GBREC_MLFLOW_ARTIFACT_ROOT -u DAGSTER_HOME \
   "${PYTEST[@]}" tests/e2e/test_dashboard.py -p no:cacheprovider --timeout 900 -v || rc=$?
+# The README's screenshots: a demo (embedded engines, tiny scale) whose three pages must
+# still show what the pictures show (structure, not pixels); the pictures are not rewritten.
+log "checking the README screenshots' pages (gbrec demo, Chromium)"
+run_child env -u GBREC_PRODUCTION_PROFILE -u GBREC_ENV -u GBREC_HOME -u GBREC_REDIS_URL \
+  -u GBREC_MLFLOW_TRACKING_URI -u GBREC_MLFLOW_ARTIFACT_ROOT -u DAGSTER_HOME \
+  GBREC_PYTHON="$PY" bash scripts/screenshots.sh --check || rc=$?
 exit "$rc"

@@ -305,3 +305,19 @@ def test_rematerialising_unchanged_data_adds_no_baseline(
     event = instance.get_latest_materialization_event(dg.AssetKey("baseline_model"))
     assert event is not None and event.asset_materialization is not None
     assert event.asset_materialization.metadata["registered"].value is False
+
+
+def test_recall_plot_is_markdown_with_the_png_inline(
+    built: tuple[Settings, Any, MaterializeOutcome],
+) -> None:
+    import base64
+
+    _, instance, _ = built
+    event = instance.get_latest_materialization_event(dg.AssetKey("model_evaluation"))
+    assert event is not None and event.asset_materialization is not None
+    plot = event.asset_materialization.metadata["recall_plot"]
+    assert isinstance(plot, dg.MarkdownMetadataValue)
+    prefix = "](data:image/png;base64,"
+    assert prefix in plot.md_str and plot.md_str.endswith(")")
+    png = base64.b64decode(plot.md_str.split(prefix, 1)[1][:-1])
+    assert png.startswith(b"\x89PNG\r\n\x1a\n") and len(png) < 200_000
