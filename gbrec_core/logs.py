@@ -28,6 +28,7 @@ import orjson
 from rich.console import Console
 from rich.text import Text
 
+from gbrec_core.redaction import RedactingFilter
 from gbrec_core.settings import LogFormat, Settings
 
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -90,9 +91,11 @@ class StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
 
 def stream_handler() -> logging.Handler:
     """The root handler (a dictConfig factory): also routes ``warnings`` through logging,
-    in whichever process applies the configuration."""
+    in whichever process applies the configuration, and masks URI passwords."""
     logging.captureWarnings(True)
-    return StderrHandler()
+    handler = StderrHandler()
+    handler.addFilter(RedactingFilter())
+    return handler
 
 
 def formatter_config(log_format: LogFormat) -> dict[str, Any]:
