@@ -100,10 +100,9 @@ class ApiProcess:
         offset = self.log_path.stat().st_size if self.log_path.exists() else 0
         self.port = None
         with self.log_path.open("ab") as log:
-            tls = ["--ssl-certfile", str(self.tls[0]), "--ssl-keyfile", str(self.tls[1])]
             self.proc = subprocess.Popen(
                 [*GBREC, "serve", "--host", "127.0.0.1", "--port", "0", "--log-level", "info"]
-                + (tls if self.tls else []),
+                + self._tls_args(),
                 env=self.env,
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -111,6 +110,11 @@ class ApiProcess:
             )
         self._wait_ready(time.monotonic() + timeout, offset)
         return self
+
+    def _tls_args(self) -> list[str]:
+        if self.tls is None:
+            return []
+        return ["--ssl-certfile", str(self.tls[0]), "--ssl-keyfile", str(self.tls[1])]
 
     def _wait_ready(self, deadline: float, offset: int) -> None:
         while time.monotonic() < deadline:
