@@ -101,8 +101,11 @@ class ApiProcess:
         self.port = None
         with self.log_path.open("ab") as log:
             self.proc = subprocess.Popen(
-                [*GBREC, "serve", "--host", "127.0.0.1", "--port", "0", "--log-level", "info"]
-                + self._tls_args(),
+                [
+                    *GBREC,
+                    *("serve", "--host", "127.0.0.1", "--port", "0", "--log-level", "info"),
+                    *self._tls_args(),
+                ],
                 env=self.env,
                 stdout=log,
                 stderr=subprocess.STDOUT,
