@@ -1,55 +1,67 @@
--- ARGV[4] stream, ARGV[5] MINID, ARGV[6] newline-separated "user|book|k,da,db,cond|...",
--- ARGV[7] newline-separated raw JSON (or ''). Returns the number of events attributed
--- (their user had been exposed).
-local stream, minid = ARGV[4], ARGV[5]
+-- ARGV[4] log min score, ARGV[5] batch time (ms), ARGV[6] batch id, ARGV[7]
+-- newline-separated "user|book|ops" (ops: "k,da,db,cond|k,da,db,cond..."), ARGV[8]
+-- newline-separated raw JSON (or ''). Returns the number of events attributed (their
+-- user had been exposed).
 local attributed = 0
-local items = batch_items(ARGV[6])
-local raws = {}
-if ARGV[7] ~= '' then raws = fields(ARGV[7], '\n') end
+local items = batch_items(ARGV[7])
+
+-- A few op lists repeat endlessly (they depend on the event type, the value and
+-- whether a book is given): each distinct text is parsed once.
+local parsed = {}
+local function ops_of(text)
+  local ops = parsed[text]
+  if ops == nil then
+    ops = {}
+    for op in string.gmatch(text, '[^|]+') do
+      local k, da, db, cond = string.match(op, '([^,]+),([^,]+),([^,]+),([^,]+)')
+      ops[#ops + 1] = {tonumber(k), tonumber(da), tonumber(db), tonumber(cond)}
+    end
+    parsed[text] = ops
+  end
+  return ops
+end
+
+-- Shown-book flags (1 shown, 2 precision hit, 4 positively rated) gate the precision
+-- and recall updates; returns whether the op counts and the da to apply.
+local function gate(flags, cond, da)
+  local shown = flags % 2 == 1
+  if cond == 1 then
+    if shown and math.floor(flags / 2) % 2 == 0 then return true, flags + 2, da end
+    return false, flags, da
+  end
+  if math.floor(flags / 4) % 2 == 0 then
+    if shown then return true, flags + 4, 1 end
+    return true, flags + 4, 0
+  end
+  return false, flags, da
+end
+
 for i = 1, #items do
-  local f = fields(items[i])
-  local uid, book = f[1], f[2]
-  local st = load_state(uid)
+  local uid, book, text = string.match(items[i], '^([^|]*)|([^|]*)|?(.*)$')
+  local st = states[uid]
   if st then
-    local A = prefix .. 'agg:' .. st[1]
-    local B = prefix .. 'books:' .. uid
-    local flags = nil
-    for j = 3, #f do
-      if f[j] ~= '' then
-        local k, da, db, cond = string.match(f[j], '([^,]+),([^,]+),([^,]+),([^,]+)')
-        k, da, db, cond = tonumber(k), tonumber(da), tonumber(db), tonumber(cond)
-        local ok = true
-        if cond > 0 then
-          if flags == nil then flags = tonumber(redis.call('HGET', B, book) or '0') end
-          local shown = flags % 2 == 1
-          if cond == 1 then
-            ok = shown and math.floor(flags / 2) % 2 == 0
-            if ok then flags = flags + 2 end
-          else
-            ok = math.floor(flags / 4) % 2 == 0
-            if ok then
-              flags = flags + 4
-              if shown then da = 1 else da = 0 end
-            end
-          end
+    local B, flags, flags0 = nil, nil, nil
+    for _, op in ipairs(ops_of(text)) do
+      local k, da, db, cond = op[1], op[2], op[3], op[4]
+      local ok = true
+      if cond > 0 then
+        if flags == nil then
+          B = prefix .. 'books:' .. uid
+          flags = tonumber(redis.call('HGET', B, book) or '0')
+          flags0 = flags
         end
-        if ok then
-          local ia = 4 + 2 * k
-          local a0, b0 = st[ia], st[ia + 1]
-          st[ia], st[ia + 1] = a0 + da, b0 + db
-          apply(A, k, st[3], a0, b0, a0 + da, b0 + db)
-        end
+        ok, flags, da = gate(flags, cond, da)
+      end
+      if ok then
+        local ia = 4 + 2 * k
+        st[ia], st[ia + 1] = st[ia] + da, st[ia + 1] + db
       end
     end
-    if flags ~= nil then
-      redis.call('HSET', B, book, flags)
-    end
-    save_state(uid, st)
+    if flags ~= flags0 then redis.call('HSET', B, book, flags) end
+    dirty[uid] = true
     attributed = attributed + 1
   end
-  if raws[i] then
-    redis.call('XADD', stream, 'MINID', '~', minid, '*', 'user', uid, 'd', raws[i])
-  end
 end
+append_log(ARGV[4], ARGV[5], ARGV[6], ARGV[8])
 finish()
 return attributed

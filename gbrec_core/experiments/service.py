@@ -10,6 +10,7 @@ from typing import Any
 
 import redis
 
+from gbrec_core.access.pseudonyms import Pseudonymizer
 from gbrec_core.errors import (
     ExperimentError,
     GbrecError,
@@ -32,7 +33,7 @@ from gbrec_core.experiments.decisions import (
 )
 from gbrec_core.experiments.events import event_problem, raw_exposure
 from gbrec_core.experiments.metrics import MetricLayout
-from gbrec_core.experiments.store import ExperimentStore, ExposureRow
+from gbrec_core.experiments.store import ExperimentStore, ExposureRow, StoredExposure
 from gbrec_core.experiments.types import (
     Assignment,
     Event,
@@ -66,6 +67,8 @@ class ExperimentService:
     ordinary experiments only: champion-challenger ones are decided by the delivery loop
     (``gbrec_core.delivery.loop``). ``decision_hook`` is called when a manual
     :meth:`advance` rolls a champion-challenger experiment back on a guardrail.
+    User ids are turned into keyed pseudonyms (``pseudonym``) before any write or
+    buffering; assignment alone sees the real id, as GrowthBook SDKs do.
     """
 
     def __init__(
@@ -85,7 +88,9 @@ class ExperimentService:
         self.buffer = WriteBuffer(settings.event_buffer_size)
         self.writer = Writer(self.store, self.buffer, self._resolve)
         self.decision_hook = decision_hook
+        self.pseudonym = Pseudonymizer.from_settings(settings)
         self._cache: dict[str, tuple[Experiment, float]] = {}
+        self._layouts: dict[str, tuple[ExperimentSpec, MetricLayout]] = {}
 
     # definitions -------------------------------------------------------------------------
     def create(
@@ -128,7 +133,16 @@ class ExperimentService:
             exp = self._cached(experiment_id)
         except NotFoundError:
             return None
-        return exp, layout_of(exp)
+        return exp, self._layout(exp)
+
+    def _layout(self, exp: Experiment) -> MetricLayout:
+        """The experiment's layout, kept while its spec is unchanged: the layout
+        memoises the wire text of event updates across batches."""
+        hit = self._layouts.get(exp.id)
+        if hit is None or hit[0] != exp.spec:
+            hit = (exp.spec, layout_of(exp))
+            self._layouts[exp.id] = hit
+        return hit[1]
 
     def find(self, status: ExperimentStatus | None = None) -> list[Experiment]:
         exps = [self.get(i) for i in self.store.ids()]
@@ -170,8 +184,9 @@ class ExperimentService:
         if exp.status is not ExperimentStatus.RUNNING:
             return _not_running(exp, 1)
         books = [int(b) for b in book_ids]
-        row = ExposureRow(int(user_id), names.index(variant), float(covariate or 0.0), books)
-        raw = raw_exposure(experiment_id, variant, user_id, request_id, books)
+        user = self.pseudonym(user_id)
+        row = StoredExposure(user, names.index(variant), float(covariate or 0.0), books)
+        raw = raw_exposure(experiment_id, variant, user, request_id, books)
         write = PendingWrite("exposures", experiment_id, [raw], 1, exposures=[row])
         _, buffered = self.writer.write([write])
         return RecordResult(accepted=1, rejected=0, buffered=buffered)
@@ -185,19 +200,20 @@ class ExperimentService:
             raise InvalidInputError(f"variant index out of range for {experiment_id!r}")
         if exp.status is not ExperimentStatus.RUNNING:
             return _not_running(exp, len(rows))
+        names = [v.name for v in exp.spec.variants]
         writes = []
         for part in chunks(rows):
-            raw = [
-                raw_exposure(
-                    experiment_id,
-                    exp.spec.variants[r.variant].name,
-                    r.user_id,
-                    request_id,
-                    list(r.book_ids),
-                )
+            stored = [
+                StoredExposure(self.pseudonym(r.user_id), r.variant, r.covariate, r.book_ids)
                 for r in part
             ]
-            writes.append(PendingWrite("exposures", experiment_id, raw, len(part), exposures=part))
+            raw = [
+                raw_exposure(experiment_id, names[r.variant], s.user, request_id, list(r.book_ids))
+                for r, s in zip(part, stored, strict=True)
+            ]
+            writes.append(
+                PendingWrite("exposures", experiment_id, raw, len(part), exposures=stored)
+            )
         _, buffered = self.writer.write(writes)
         return RecordResult(accepted=len(rows), rejected=0, buffered=buffered)
 
@@ -217,7 +233,7 @@ class ExperimentService:
                 groups.setdefault(ev.experiment_id, []).append(ev)
         running = self._running_ids() if None in groups else []
         tagged = sum(len(v) for k, v in groups.items() if k is not None)
-        attributed, buffered = self.writer.write(plan_events(groups, running))
+        attributed, buffered = self.writer.write(plan_events(groups, running, self.pseudonym))
         accepted = sum(len(v) for v in groups.values())
         unattributed = 0 if buffered or None in groups else max(tagged - attributed, 0)
         return RecordResult(accepted, len(errors), buffered, unattributed, tuple(errors))
@@ -348,15 +364,8 @@ class ExperimentService:
             raise ExperimentError(f"{exp.id!r} is {exp.status.value}, not RUNNING")
         return self.get(exp.id)
 
-    def delete_user(self, user_id: int) -> int:
-        """Privacy request: forget a user everywhere; returns raw events deleted."""
-        exps = self.find()
-        return self.store.delete_user(
-            user_id, [e.id for e in exps], {e.id: layout_of(e) for e in exps}
-        )
-
     def trim_events(self) -> int:
-        """Apply the retention policy to the raw stream now (writes also trim)."""
+        """Apply the retention to the raw-event logs now (writes also trim their own)."""
         return self.store.trim()
 
 

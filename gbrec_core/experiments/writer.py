@@ -8,15 +8,16 @@ from datetime import UTC, datetime
 from typing import TypeVar
 
 from gbrec_core.errors import StoreDownError, UnavailableError
-from gbrec_core.experiments.buffer import PendingWrite, WriteBuffer
+from gbrec_core.experiments.buffer import PendingEvent, PendingWrite, WriteBuffer
 from gbrec_core.experiments.events import raw_event
 from gbrec_core.experiments.metrics import MetricLayout
-from gbrec_core.experiments.store import EventRow, ExperimentStore
+from gbrec_core.experiments.store import ExperimentStore, event_line
 from gbrec_core.experiments.types import Event, Experiment
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 Resolver = Callable[[str], tuple[Experiment, MetricLayout] | None]
+Pseudonym = Callable[[int], str]
 
 
 # One Lua call blocks Redis while it runs; 2,000 events keep that to a few tens of ms
@@ -29,24 +30,30 @@ def chunks(items: Sequence[T], size: int = MAX_BATCH) -> list[Sequence[T]]:
 
 
 def plan_events(
-    groups: dict[str | None, list[Event]], running: Sequence[str]
+    groups: dict[str | None, list[Event]], running: Sequence[str], pseudonym: Pseudonym
 ) -> list[PendingWrite]:
     """Writes of at most MAX_BATCH events per experiment; untagged events go to every
-    running experiment but are appended to the raw stream (and buffer-counted) once."""
+    running experiment but are logged (and buffer-counted) once. Users become
+    pseudonyms here, before anything is written or buffered."""
     now = datetime.now(UTC).isoformat()
     writes: list[PendingWrite] = []
     for eid, evs in groups.items():
         for part in chunks(evs):
-            raw = [raw_event(e, now) for e in part]
+            users = [pseudonym(e.user_id) for e in part]
+            pending = [
+                PendingEvent(u, e.type, e.book_id, e.value)
+                for u, e in zip(users, part, strict=True)
+            ]
+            raw = [raw_event(e, u, now) for u, e in zip(users, part, strict=True)]
             if eid is not None:
-                writes.append(PendingWrite("events", eid, raw, len(part), events=part))
+                writes.append(PendingWrite("events", eid, raw, len(part), events=pending))
             elif not running:
                 writes.append(PendingWrite("raw", None, raw, len(part)))
             for j, target in enumerate(running if eid is None else ()):
                 first = j == 0
                 size = len(part) if first else 0
                 writes.append(
-                    PendingWrite("events", target, raw if first else [], size, events=part)
+                    PendingWrite("events", target, raw if first else [], size, events=pending)
                 )
     return writes
 
@@ -74,8 +81,9 @@ class Writer:
         if w.kind == "exposures":
             self.store.write_exposures(exp.id, layout, w.exposures, w.raw)
             return len(w.exposures)
-        rows = [EventRow(e.user_id, e.book_id, layout.ops(e)) for e in w.events]
-        return self.store.write_events(exp.id, layout, rows, w.raw)
+        text = layout.ops_text
+        lines = [event_line(e.user, e.book_id, text(e.type, e.book_id, e.value)) for e in w.events]
+        return self.store.write_events(exp.id, layout, lines, w.raw)
 
     def flush(self) -> int:
         """Replay the buffer; raises StoreDownError when Redis is still down."""
