@@ -314,6 +314,7 @@ ROOT_FIELDS = frozenset(
         "deployModel",
         "rollbackModel",
         "rebuildVectorIndex",
+        "deleteUser",
         "__schema",
         "__type",
         "__typename",

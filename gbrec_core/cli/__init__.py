@@ -20,9 +20,10 @@ app = typer.Typer(
 
 
 def _register_core() -> None:
-    from gbrec_core.cli import data, demo, recommend, train
+    from gbrec_core.cli import data, demo, recommend, train, users
 
     app.add_typer(data.app, name="data")
+    app.add_typer(users.app, name="users")
     train.register(app)
     app.command("recommend")(recommend.recommend)
     app.command("demo")(demo.demo)

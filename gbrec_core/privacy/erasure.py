@@ -34,10 +34,19 @@ class ErasureReport:
     snapshots: int
 
     def removed(self) -> dict[str, int]:
-        """The counts alone (for audit entries and ``--json``)."""
+        """The counts alone, by field name."""
         counts = asdict(self)
         del counts["user_id"]
         return counts
+
+    def as_json(self) -> dict[str, int]:
+        """The API's ``UserErasure`` object, camelCase (audit entries, ``--json``)."""
+        return {_camel(k): v for k, v in asdict(self).items()}
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part.title() for part in rest)
 
 
 def delete_user(
