@@ -15,6 +15,7 @@ what keeps variants identical to any GrowthBook SDK's.
 from __future__ import annotations
 
 import hmac
+from collections.abc import Callable
 from functools import lru_cache
 
 from gbrec_core.access.secret_keys import pseudonym_key
@@ -27,20 +28,23 @@ CACHE_SIZE = 65_536
 
 
 class Pseudonymizer:
-    """``pseudonymizer(user_id) -> str``: the user's pseudonym (32 lowercase hex digits)."""
+    """``pseudonymizer(user_id) -> str``: the user's pseudonym (32 lowercase hex digits).
+
+    ``of`` is the same function without the method call, for per-event loops.
+    """
 
     def __init__(self, key: bytes, cache_size: int = CACHE_SIZE) -> None:
         if not key:
             raise ValueError("the pseudonym key must not be empty")
         self._key = key
-        self._cached = lru_cache(maxsize=cache_size)(self._compute)
+        self.of: Callable[[int], str] = lru_cache(maxsize=cache_size)(self._compute)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Pseudonymizer:
         return cls(pseudonym_key(settings))
 
     def __call__(self, user_id: int) -> str:
-        return self._cached(user_id)
+        return self.of(user_id)
 
     def _compute(self, user_id: int) -> str:
         mac = hmac.digest(self._key, str(int(user_id)).encode(), "sha256")

@@ -233,7 +233,7 @@ class ExperimentService:
                 groups.setdefault(ev.experiment_id, []).append(ev)
         running = self._running_ids() if None in groups else []
         tagged = sum(len(v) for k, v in groups.items() if k is not None)
-        attributed, buffered = self.writer.write(plan_events(groups, running, self.pseudonym))
+        attributed, buffered = self.writer.write(plan_events(groups, running, self.pseudonym.of))
         accepted = sum(len(v) for v in groups.values())
         unattributed = 0 if buffered or None in groups else max(tagged - attributed, 0)
         return RecordResult(accepted, len(errors), buffered, unattributed, tuple(errors))

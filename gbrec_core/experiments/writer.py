@@ -39,12 +39,7 @@ def plan_events(
     writes: list[PendingWrite] = []
     for eid, evs in groups.items():
         for part in chunks(evs):
-            users = [pseudonym(e.user_id) for e in part]
-            pending = [
-                PendingEvent(u, e.type, e.book_id, e.value)
-                for u, e in zip(users, part, strict=True)
-            ]
-            raw = [raw_event(e, u, now) for u, e in zip(users, part, strict=True)]
+            pending, raw = _pseudonymised(part, pseudonym, now)
             if eid is not None:
                 writes.append(PendingWrite("events", eid, raw, len(part), events=pending))
             elif not running:
@@ -56,6 +51,20 @@ def plan_events(
                     PendingWrite("events", target, raw if first else [], size, events=pending)
                 )
     return writes
+
+
+def _pseudonymised(
+    events: Sequence[Event], pseudonym: Pseudonym, now: str
+) -> tuple[list[PendingEvent], list[str]]:
+    """The events with pseudonyms for users, and their raw-log lines (one pass: this
+    runs for every ingested event)."""
+    pending: list[PendingEvent] = []
+    raw: list[str] = []
+    for e in events:
+        user = pseudonym(e.user_id)
+        pending.append(PendingEvent(user, e.type, e.book_id, e.value))
+        raw.append(raw_event(e, user, now))
+    return pending, raw
 
 
 class Writer:
@@ -82,7 +91,7 @@ class Writer:
             self.store.write_exposures(exp.id, layout, w.exposures, w.raw)
             return len(w.exposures)
         text = layout.ops_text
-        lines = [event_line(e.user, e.book_id, text(e.type, e.book_id, e.value)) for e in w.events]
+        lines = [event_line(u, b, text(t, b, v)) for u, t, b, v in w.events]
         return self.store.write_events(exp.id, layout, lines, w.raw)
 
     def flush(self) -> int:
