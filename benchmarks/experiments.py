@@ -1,9 +1,10 @@
 """Benchmark of the A/B engine on the embedded Redis.
 
 Measures assignments/s, exposures/s and events/s ingested through the store with
-batching, and the time to compute results for an experiment with N exposed users
-(1M by default). Results only read the variants' running sums, so their cost does not
-grow with users or events.
+batching (users pseudonymised on the way, as in production), the time to compute
+results for an experiment with N exposed users (1M by default) and the time to erase
+one user (a full pass over the raw-event logs). Results only read the variants' running
+sums, so their cost does not grow with users or events.
 
     .venv/bin/python benchmarks/experiments.py            # 1M users
     .venv/bin/python benchmarks/experiments.py --quick    # 50k users, smaller batches
@@ -28,6 +29,7 @@ from gbrec_core.experiments import (
     ExposureRow,
     VariantSpec,
 )
+from gbrec_core.experiments.erasure import erase_user
 from gbrec_core.experiments.hashing import gb_hash
 from gbrec_core.settings import Settings
 from gbrec_core.store import connect, stop_server
@@ -105,6 +107,16 @@ def bench_events(
     return time.perf_counter() - start
 
 
+def bench_erasure(service: ExperimentService, user: int, logged: int) -> tuple[str, str, str]:
+    """One user's erasure: state, sums and a full pass over the raw-event logs, which
+    hold ``logged`` exposures and events."""
+    start = time.perf_counter()
+    done = erase_user(service, user)
+    seconds = time.perf_counter() - start
+    label = f"erase one user ({done.raw_events} lines of {logged:,} logged)"
+    return (label, "1", f"{seconds * 1000:,.0f} ms")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true")
@@ -143,6 +155,8 @@ def main() -> None:
                 f"{statistics.median(timings) * 1000:.1f} ms",
             )
         )
+        passes = len({1, args.writers})
+        rows.append(bench_erasure(service, users // 2, users + passes * n_events))
         mem = client.info("memory")["used_memory_human"]
         rows.append(("Redis memory after the run", "", str(mem)))
     finally:
