@@ -22,7 +22,7 @@ from gbrec_core.errors import (
 )
 from gbrec_core.experiments.analysis import compute_results
 from gbrec_core.experiments.assignment import assign, validate_spec
-from gbrec_core.experiments.buffer import PendingWrite, WriteBuffer
+from gbrec_core.experiments.buffer import WriteBuffer
 from gbrec_core.experiments.codec import results_from_json, results_to_json
 from gbrec_core.experiments.decisions import (
     Decision,
@@ -31,9 +31,9 @@ from gbrec_core.experiments.decisions import (
     decide,
     guardrail_regressions,
 )
-from gbrec_core.experiments.events import event_problem, raw_exposure
+from gbrec_core.experiments.events import event_problem
 from gbrec_core.experiments.metrics import MetricLayout
-from gbrec_core.experiments.store import ExperimentStore, ExposureRow, StoredExposure
+from gbrec_core.experiments.store import ExperimentStore, ExposureRow
 from gbrec_core.experiments.types import (
     Assignment,
     Event,
@@ -45,7 +45,7 @@ from gbrec_core.experiments.types import (
     RouteDecision,
     Strategy,
 )
-from gbrec_core.experiments.writer import Writer, chunks, plan_events
+from gbrec_core.experiments.writer import Writer, plan_events, plan_exposures
 from gbrec_core.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -184,12 +184,8 @@ class ExperimentService:
         if exp.status is not ExperimentStatus.RUNNING:
             return _not_running(exp, 1)
         books = [int(b) for b in book_ids]
-        user = self.pseudonym(user_id)
-        row = StoredExposure(user, names.index(variant), float(covariate or 0.0), books)
-        raw = raw_exposure(experiment_id, variant, user, request_id, books)
-        write = PendingWrite("exposures", experiment_id, [raw], 1, exposures=[row])
-        _, buffered = self.writer.write([write])
-        return RecordResult(accepted=1, rejected=0, buffered=buffered)
+        row = ExposureRow(int(user_id), names.index(variant), float(covariate or 0.0), books)
+        return self._write_exposures(exp, [row], request_id)
 
     def record_exposures(
         self, experiment_id: str, rows: Sequence[ExposureRow], request_id: str = ""
@@ -200,20 +196,13 @@ class ExperimentService:
             raise InvalidInputError(f"variant index out of range for {experiment_id!r}")
         if exp.status is not ExperimentStatus.RUNNING:
             return _not_running(exp, len(rows))
+        return self._write_exposures(exp, rows, request_id)
+
+    def _write_exposures(
+        self, exp: Experiment, rows: Sequence[ExposureRow], request_id: str
+    ) -> RecordResult:
         names = [v.name for v in exp.spec.variants]
-        writes = []
-        for part in chunks(rows):
-            stored = [
-                StoredExposure(self.pseudonym(r.user_id), r.variant, r.covariate, r.book_ids)
-                for r in part
-            ]
-            raw = [
-                raw_exposure(experiment_id, names[r.variant], s.user, request_id, list(r.book_ids))
-                for r, s in zip(part, stored, strict=True)
-            ]
-            writes.append(
-                PendingWrite("exposures", experiment_id, raw, len(part), exposures=stored)
-            )
+        writes = plan_exposures(exp.id, names, rows, request_id, self.pseudonym.of)
         _, buffered = self.writer.write(writes)
         return RecordResult(accepted=len(rows), rejected=0, buffered=buffered)
 

@@ -9,9 +9,14 @@ from typing import TypeVar
 
 from gbrec_core.errors import StoreDownError, UnavailableError
 from gbrec_core.experiments.buffer import PendingEvent, PendingWrite, WriteBuffer
-from gbrec_core.experiments.events import raw_event
+from gbrec_core.experiments.events import raw_event, raw_exposure
 from gbrec_core.experiments.metrics import MetricLayout
-from gbrec_core.experiments.store import ExperimentStore, event_line
+from gbrec_core.experiments.store import (
+    ExperimentStore,
+    ExposureRow,
+    StoredExposure,
+    event_line,
+)
 from gbrec_core.experiments.types import Event, Experiment
 
 log = logging.getLogger(__name__)
@@ -50,6 +55,27 @@ def plan_events(
                 writes.append(
                     PendingWrite("events", target, raw if first else [], size, events=pending)
                 )
+    return writes
+
+
+def plan_exposures(
+    experiment_id: str,
+    variants: Sequence[str],
+    rows: Sequence[ExposureRow],
+    request_id: str,
+    pseudonym: Pseudonym,
+) -> list[PendingWrite]:
+    """Writes of at most MAX_BATCH exposures, users already pseudonymised."""
+    writes: list[PendingWrite] = []
+    for part in chunks(rows):
+        stored = [
+            StoredExposure(pseudonym(r.user_id), r.variant, r.covariate, r.book_ids) for r in part
+        ]
+        raw = [
+            raw_exposure(experiment_id, variants[r.variant], s.user, request_id, list(r.book_ids))
+            for r, s in zip(part, stored, strict=True)
+        ]
+        writes.append(PendingWrite("exposures", experiment_id, raw, len(part), exposures=stored))
     return writes
 
 
