@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import dataclasses
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal, NamedTuple
+
+import orjson
 
 from gbrec_core.errors import UnavailableError
 from gbrec_core.experiments.rawlog import user_marker
@@ -41,6 +44,13 @@ class PendingWrite:
     size: int  # events it accounts for in the buffer
     exposures: Sequence[StoredExposure] = ()
     events: Sequence[PendingEvent] = ()
+    created: float = field(default_factory=time.time)  # epoch s, against erasure marks
+
+    def users(self) -> set[str]:
+        """The pseudonyms this write names."""
+        if self.kind == "raw":
+            return {str(orjson.loads(line).get("user", "")) for line in self.raw}
+        return {r.user for r in self.exposures} | {e.user for e in self.events}
 
     def without(self, pseudonym: str) -> tuple[PendingWrite, int]:
         """This write minus one user's items, and how many of its counted events went."""

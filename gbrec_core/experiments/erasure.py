@@ -7,9 +7,9 @@ result snapshot, so the history's latest point no longer counts them; snapshots 
 only per-variant aggregates (counts, means, intervals), never a user, so older points
 stay as they were.
 
-Not reachable from here: writes buffered in *other* processes during a Redis outage
-(they are replayed when Redis is back and would bring the user's new events in again);
-run the erasure once more after an outage, or when no process reports buffered events.
+Writes buffered in *other* processes during a Redis outage are out of reach, but the
+erasure is recorded (``gbrec:exp:erased``: pseudonym -> time, kept for the event
+retention) and a replay leaves out the users erased after a write was buffered.
 """
 
 from __future__ import annotations
@@ -50,8 +50,9 @@ class ExperimentErasure:
 def erase_user(service: ExperimentService, user_id: int) -> ExperimentErasure:
     """Remove ``user_id`` from every experiment's data (see the module docstring)."""
     pseudonym = service.pseudonym(user_id)
-    buffered = service.buffer.forget(pseudonym)  # first: a flush must not bring them back
     store = service.store
+    store.mark_erased(pseudonym)  # other processes' replays of older writes skip the user
+    buffered = service.buffer.forget(pseudonym)  # before the rest: no flush brings them back
     exps = service.find()
     touched: list[Experiment] = []
     exposures = 0

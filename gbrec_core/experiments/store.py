@@ -27,6 +27,8 @@ from gbrec_core.experiments.types import Experiment, ExperimentSpec, ExperimentS
 from gbrec_core.store.errors import store_call
 
 PREFIX = "gbrec:exp:"
+# Pseudonym -> time of its erasure: replays of writes buffered before it skip the user.
+ERASED = PREFIX + "erased"
 
 
 @dataclass(frozen=True)
@@ -223,6 +225,26 @@ class ExperimentStore:
         keys, args = self._script_call(experiment_id, layout)
         found, exposures = self._delete(keys=keys, args=[*args, pseudonym])
         return int(exposures) if int(found) else None
+
+    @store_call("experiment store")
+    def mark_erased(self, pseudonym: str) -> None:
+        """Remember the erasure (for as long as raw events are kept) so that another
+        process replaying writes buffered before it leaves the user out."""
+        now = time.time()
+        pipe = self.r.pipeline(transaction=True)
+        pipe.zadd(ERASED, {pseudonym: now})
+        pipe.zremrangebyscore(ERASED, "-inf", f"({now - self.logs.retention_ms / 1000!r}")
+        pipe.execute()
+
+    @store_call("experiment store")
+    def erased_at(self, pseudonyms: Iterable[str]) -> dict[str, float]:
+        """When each of ``pseudonyms`` was erased (absent: never). Replays only."""
+        users = list(pseudonyms)
+        pipe = self.r.pipeline(transaction=False)
+        for user in users:
+            pipe.zscore(ERASED, user)
+        found = zip(users, pipe.execute(), strict=True)
+        return {user: float(at) for user, at in found if at is not None}
 
     @store_call("experiment store")
     def add_snapshot(self, experiment_id: str, payload: str) -> None:

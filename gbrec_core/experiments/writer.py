@@ -125,7 +125,20 @@ class Writer:
         return self.buffer.drain(self._apply_quietly)
 
     def _apply_quietly(self, w: PendingWrite) -> None:
-        self.apply(w)
+        kept = self._without_erased(w)
+        if not kept.empty:
+            self.apply(kept)
+
+    def _without_erased(self, w: PendingWrite) -> PendingWrite:
+        """A buffered write minus users erased after it was made (by any process)."""
+        dropped = 0
+        for user, at in self.store.erased_at(w.users()).items():
+            if at >= w.created:
+                w, gone = w.without(user)
+                dropped += gone
+        if dropped:
+            log.info("replay: %d buffered events of erased users left out", dropped)
+        return w
 
     def write(self, writes: Sequence[PendingWrite]) -> tuple[int, int]:
         """Apply ``writes`` in order; returns (attributed, buffered events).

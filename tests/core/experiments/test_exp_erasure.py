@@ -97,3 +97,27 @@ def test_log_erasure_visits_every_batch_at_one_score(redis_conn: redis.Redis) ->
     assert len(left) == sum(1 for i in range(3 * ERASE_SLICE + 1) if i % 3)
     assert {e["user"] for e in left} == {"other"}
     assert {s for _, s in redis_conn.zrange(key, 0, -1, withscores=True)} == {1000.0}
+
+
+def test_another_process_replays_its_buffer_without_the_erased_user(
+    exp_settings: Settings,
+) -> None:
+    from gbrec_core.store import connect
+
+    api = ExperimentService(exp_settings, connect(exp_settings))  # buffers in an outage
+    admin = ExperimentService(exp_settings, connect(exp_settings))  # erases afterwards
+    try:
+        api.create(_spec("other"))
+        api.assign("other", 1)
+        stop_server(exp_settings)
+        _traffic(api, "other", range(1, 11))
+        ensure_server(exp_settings)
+        assert erase_user(admin, 4).buffered == 0  # not its buffer
+        _traffic(api, "other", range(11, 13))  # replays first, then writes
+        assert len(api.buffer) == 0 and _users(api, "other") == 11
+        logged = {e["user"] for e in api.store.logs.events(log_key("other"))}
+        assert api.pseudonym(4) not in logged and api.pseudonym(5) in logged
+        _traffic(api, "other", range(4, 5))  # the user comes back later: counted again
+        assert _users(api, "other") == 12
+    finally:
+        stop_server(exp_settings)
