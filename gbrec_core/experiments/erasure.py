@@ -8,8 +8,8 @@ only per-variant aggregates (counts, means, intervals), never a user, so older p
 stay as they were.
 
 Writes buffered in *other* processes during a Redis outage are out of reach, but the
-erasure is recorded (``gbrec:exp:erased``: pseudonym -> time, kept for the event
-retention) and a replay leaves out the users erased after a write was buffered.
+erasure is recorded (``gbrec:exp:erased``: a hash of the pseudonym -> time, kept for
+the event retention) and a replay leaves out the users erased after a write was buffered.
 """
 
 from __future__ import annotations

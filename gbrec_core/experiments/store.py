@@ -11,6 +11,7 @@ reader sees half a batch.
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -27,8 +28,14 @@ from gbrec_core.experiments.types import Experiment, ExperimentSpec, ExperimentS
 from gbrec_core.store.errors import store_call
 
 PREFIX = "gbrec:exp:"
-# Pseudonym -> time of its erasure: replays of writes buffered before it skip the user.
+# Erasure mark -> time of the erasure: replays of writes buffered before it skip the user.
 ERASED = PREFIX + "erased"
+
+
+def erasure_mark(pseudonym: str) -> str:
+    """What ``ERASED`` holds for an erased user: derived from the pseudonym one way, so
+    after an erasure not even the pseudonym remains in Redis."""
+    return hashlib.sha256(f"erased:{pseudonym}".encode()).hexdigest()[:32]
 
 
 @dataclass(frozen=True)
@@ -232,7 +239,7 @@ class ExperimentStore:
         process replaying writes buffered before it leaves the user out."""
         now = time.time()
         pipe = self.r.pipeline(transaction=True)
-        pipe.zadd(ERASED, {pseudonym: now})
+        pipe.zadd(ERASED, {erasure_mark(pseudonym): now})
         pipe.zremrangebyscore(ERASED, "-inf", f"({now - self.logs.retention_ms / 1000!r}")
         pipe.execute()
 
@@ -242,7 +249,7 @@ class ExperimentStore:
         users = list(pseudonyms)
         pipe = self.r.pipeline(transaction=False)
         for user in users:
-            pipe.zscore(ERASED, user)
+            pipe.zscore(ERASED, erasure_mark(user))
         found = zip(users, pipe.execute(), strict=True)
         return {user: float(at) for user, at in found if at is not None}
 
