@@ -17,6 +17,7 @@ import statistics
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -89,9 +90,24 @@ def _events(rng: np.random.Generator, users: int, n: int) -> list[Event]:
     return out
 
 
+@dataclass(frozen=True)
+class Timing:
+    """Wall time, and the CPU time each side spent: on a shared machine the wall rate
+    falls with other people's load, CPU per event much less."""
+
+    wall: float
+    client_cpu: float
+    server_cpu: float
+
+
+def _server_cpu(service: ExperimentService) -> float:
+    info = service.store.r.info("cpu")
+    return float(info["used_cpu_user"]) + float(info["used_cpu_sys"])
+
+
 def bench_events(
     service: ExperimentService, users: int, total: int, batch: int, writers: int
-) -> float:
+) -> Timing:
     """``writers`` threads (like API workers) so Python-side batch preparation overlaps
     the server's script execution."""
     rng = np.random.default_rng(1)
@@ -101,10 +117,14 @@ def bench_events(
         result = service.record_events(evs)
         assert result.rejected == 0 and result.buffered == 0
 
-    start = time.perf_counter()
+    start, cpu, server = time.perf_counter(), time.process_time(), _server_cpu(service)
     with ThreadPoolExecutor(writers) as pool:
         list(pool.map(send, batches))
-    return time.perf_counter() - start
+    return Timing(
+        time.perf_counter() - start,
+        time.process_time() - cpu,
+        _server_cpu(service) - server,
+    )
 
 
 def bench_erasure(service: ExperimentService, user: int, logged: int) -> tuple[str, str, str]:
@@ -141,7 +161,9 @@ def main() -> None:
         for writers in sorted({1, args.writers}):
             t_ev = bench_events(service, users, n_events, args.batch, writers)
             label = f"events ingested (batch {args.batch}, {writers} writer(s))"
-            rows.append((label, f"{n_events:,}", _rate(n_events, t_ev)))
+            rows.append((label, f"{n_events:,}", _rate(n_events, t_ev.wall)))
+            cpu = f"{t_ev.client_cpu / n_events * 1e6:.1f} + {t_ev.server_cpu / n_events * 1e6:.1f}"
+            rows.append(("  CPU per event: client + Redis", "", f"{cpu} µs"))
         timings = []
         for _ in range(7):
             start = time.perf_counter()
