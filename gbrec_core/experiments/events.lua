@@ -2,6 +2,9 @@
 -- newline-separated "user|book|ops" (ops: "k,da,db,cond|k,da,db,cond..."), ARGV[8]
 -- newline-separated raw JSON (or ''). Returns the number of events attributed (their
 -- user had been exposed).
+--
+-- An event touches one or two metrics of its user, so states stay packed strings: the
+-- touched (a, b) pairs are read at their offsets, and spliced back at the end.
 local attributed = 0
 
 -- One pass of gmatch over the batch (no per-line strings), then one HMGET per 500 users.
@@ -10,7 +13,12 @@ for uid, book, text in string.gmatch(ARGV[7], '([^|\n]+)|([^|\n]*)|?([^\n]*)') d
   n = n + 1
   uids[n], books[n], texts[n] = uid, book, text
 end
-prefetch(uids)
+local raws = {} -- user -> packed state, false when never exposed
+for lo = 1, n, 500 do
+  local hi = math.min(lo + 499, n)
+  local got = redis.call('HMGET', U, unpack(uids, lo, hi))
+  for j = 1, hi - lo + 1 do raws[uids[lo + j - 1]] = got[j] or false end
+end
 
 -- A few op lists repeat endlessly (they depend on the event type, the value and
 -- whether a book is given): each distinct text is parsed once.
@@ -29,7 +37,7 @@ local function ops_of(text)
 end
 
 -- Shown-book flags (1 shown, 2 precision hit, 4 positively rated) gate the precision
--- and recall updates; returns whether the op counts and the da to apply.
+-- and recall updates; returns whether the op counts, the new flags and the da to apply.
 local function gate(flags, cond, da)
   local shown = flags % 2 == 1
   if cond == 1 then
@@ -43,10 +51,28 @@ local function gate(flags, cond, da)
   return false, flags, da
 end
 
+-- touched[uid][k] = {a0, b0, a1, b1}: metric k of the user before and after the batch.
+-- (a, b) of metric k sit after [variant, exposures, covariate]: byte 25 + 16k.
+local touched = {}
+local function pair(uid, raw, k)
+  local t = touched[uid]
+  if t == nil then
+    t = {}
+    touched[uid] = t
+  end
+  local m = t[k]
+  if m == nil then
+    local a, b = struct.unpack('<dd', raw, 25 + 16 * k)
+    m = {a, b, a, b}
+    t[k] = m
+  end
+  return m
+end
+
 for i = 1, n do
   local uid = uids[i]
-  local st = states[uid]
-  if st then
+  local raw = raws[uid]
+  if raw then
     local ops = ops_of(texts[i])
     local B, flags, flags0 = nil, nil, nil
     for j = 1, #ops do
@@ -62,15 +88,43 @@ for i = 1, n do
         ok, flags, da = gate(flags, cond, da)
       end
       if ok then
-        local ia = 4 + 2 * k
-        st[ia], st[ia + 1] = st[ia] + da, st[ia + 1] + db
+        local m = pair(uid, raw, k)
+        m[3], m[4] = m[3] + da, m[4] + db
       end
     end
     if flags ~= flags0 then redis.call('HSET', B, books[i], flags) end
-    dirty[uid] = true
     attributed = attributed + 1
   end
 end
+
+-- Each touched user: one move per changed metric into the sums, one spliced state.
+local args = {}
+for uid, t in pairs(touched) do
+  local raw = raws[uid]
+  local variant, c = struct.unpack('<d', raw, 1), struct.unpack('<d', raw, 17)
+  local m = metric_sums(variant)
+  local parts, pos = {}, 1
+  for k = 0, #kinds - 1 do
+    local p = t[k]
+    if p and (p[3] ~= p[1] or p[4] ~= p[2]) then
+      apply(m, k, c, p[1], p[2], p[3], p[4])
+      local off = 25 + 16 * k
+      parts[#parts + 1] = string.sub(raw, pos, off - 1)
+      parts[#parts + 1] = struct.pack('<dd', p[3], p[4])
+      pos = off + 16
+    end
+  end
+  if pos > 1 then
+    parts[#parts + 1] = string.sub(raw, pos)
+    args[#args + 1] = uid
+    args[#args + 1] = table.concat(parts)
+    if #args >= 1000 then
+      redis.call('HSET', U, unpack(args))
+      args = {}
+    end
+  end
+end
+if #args > 0 then redis.call('HSET', U, unpack(args)) end
 append_log(ARGV[4], ARGV[5], ARGV[6], ARGV[8])
-finish()
+flush_sums()
 return attributed
