@@ -13,10 +13,12 @@ from gbrec_core.access.pseudonyms import Pseudonymizer
 from gbrec_core.settings import Settings
 
 
-def test_a_pseudonym_is_the_truncated_hmac_of_the_decimal_id() -> None:
-    p = Pseudonymizer(b"k1")
-    expected = hmac.new(b"k1", b"7919317", hashlib.sha256).hexdigest()[:32]
-    assert p(7919317) == p.of(7919317) == expected  # the second call is a cache hit
+@pytest.mark.parametrize("key", [b"k1", b"x" * 64, b"long key " * 20])
+def test_a_pseudonym_is_the_truncated_hmac_of_the_decimal_id(key: bytes) -> None:
+    p = Pseudonymizer(key, cache_size=16)
+    for user in [0, 7, 7919317, 2**31 - 1, *range(100, 200)]:
+        assert p(user) == hmac.new(key, str(user).encode(), hashlib.sha256).hexdigest()[:32]
+    assert p(7919317) == p.of(7919317)  # evicted by now: a miss, then a hit
     assert re.fullmatch(r"[0-9a-f]{32}", p(0))
 
 
