@@ -13,6 +13,7 @@ sums, so their cost does not grow with users or events.
 from __future__ import annotations
 
 import argparse
+import shutil
 import statistics
 import tempfile
 import time
@@ -184,6 +185,7 @@ def main() -> None:
     finally:
         client.close()
         stop_server(settings)
+        shutil.rmtree(home, ignore_errors=True)  # the AOF of a full run is ~1 GB
 
     width = max(len(r[0]) for r in rows)
     print(f"{'measure':<{width}}  {'n':>12}  {'result':>14}")
