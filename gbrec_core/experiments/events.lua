@@ -51,22 +51,26 @@ local function gate(flags, cond, da)
   return false, flags, da
 end
 
--- touched[uid][k] = {a0, b0, a1, b1}: metric k of the user before and after the batch.
+-- Metric k of a touched user: slot[k][uid] = j, with (a, b) before the batch in A0[j],
+-- B0[j] and after it in A1[j], B1[j]; users in first-touch order in order[]. Flat
+-- arrays, because a table per user and metric made the garbage collector a cost.
 -- (a, b) of metric k sit after [variant, exposures, covariate]: byte 25 + 16k.
-local touched = {}
+local slot, A0, B0, A1, B1, order, seen, used = {}, {}, {}, {}, {}, {}, {}, 0
+for k = 0, #kinds - 1 do slot[k] = {} end
 local function pair(uid, raw, k)
-  local t = touched[uid]
-  if t == nil then
-    t = {}
-    touched[uid] = t
+  local j = slot[k][uid]
+  if j == nil then
+    used = used + 1
+    j = used
+    A0[j], B0[j] = struct.unpack('<dd', raw, 25 + 16 * k)
+    A1[j], B1[j] = A0[j], B0[j]
+    slot[k][uid] = j
+    if not seen[uid] then
+      seen[uid] = true
+      order[#order + 1] = uid
+    end
   end
-  local m = t[k]
-  if m == nil then
-    local a, b = struct.unpack('<dd', raw, 25 + 16 * k)
-    m = {a, b, a, b}
-    t[k] = m
-  end
-  return m
+  return j
 end
 
 for i = 1, n do
@@ -88,8 +92,8 @@ for i = 1, n do
         ok, flags, da = gate(flags, cond, da)
       end
       if ok then
-        local m = pair(uid, raw, k)
-        m[3], m[4] = m[3] + da, m[4] + db
+        local p = pair(uid, raw, k)
+        A1[p], B1[p] = A1[p] + da, B1[p] + db
       end
     end
     if flags ~= flags0 then redis.call('HSET', B, books[i], flags) end
@@ -98,26 +102,26 @@ for i = 1, n do
 end
 
 -- Each touched user: one move per changed metric into the sums, one spliced state.
-local args = {}
-for uid, t in pairs(touched) do
+local args, parts = {}, {}
+for _, uid in ipairs(order) do
   local raw = raws[uid]
   local variant, c = struct.unpack('<d', raw, 1), struct.unpack('<d', raw, 17)
   local m = metric_sums(variant)
-  local parts, pos = {}, 1
+  local np, pos = 0, 1
   for k = 0, #kinds - 1 do
-    local p = t[k]
-    if p and (p[3] ~= p[1] or p[4] ~= p[2]) then
-      apply(m, k, c, p[1], p[2], p[3], p[4])
+    local p = slot[k][uid]
+    if p and (A1[p] ~= A0[p] or B1[p] ~= B0[p]) then
+      apply(m, k, c, A0[p], B0[p], A1[p], B1[p])
       local off = 25 + 16 * k
-      parts[#parts + 1] = string.sub(raw, pos, off - 1)
-      parts[#parts + 1] = struct.pack('<dd', p[3], p[4])
-      pos = off + 16
+      parts[np + 1] = string.sub(raw, pos, off - 1)
+      parts[np + 2] = struct.pack('<dd', A1[p], B1[p])
+      np, pos = np + 2, off + 16
     end
   end
   if pos > 1 then
-    parts[#parts + 1] = string.sub(raw, pos)
+    parts[np + 1] = string.sub(raw, pos)
     args[#args + 1] = uid
-    args[#args + 1] = table.concat(parts)
+    args[#args + 1] = table.concat(parts, '', 1, np + 1)
     if #args >= 1000 then
       redis.call('HSET', U, unpack(args))
       args = {}
