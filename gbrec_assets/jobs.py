@@ -2,7 +2,8 @@
 
 import dagster as dg
 
-from gbrec_assets.resources import RegistryResource
+from gbrec_assets.resources import GbrecSettingsResource, RegistryResource
+from gbrec_core.registry.types import Deployment
 
 MODELS_GROUP = "models"
 
@@ -15,9 +16,21 @@ retrain_job = dg.define_asset_job(
 )
 
 
-@dg.op(description="Point the champion alias back at the previous champion.")
-def rollback_champion(context: dg.OpExecutionContext, registry: RegistryResource) -> str:
-    deployment = registry.registry().rollback()
+@dg.op(description="Point the champion alias back at the previous champion (audited).")
+def rollback_champion(
+    context: dg.OpExecutionContext, gbrec: GbrecSettingsResource, registry: RegistryResource
+) -> str:
+    from gbrec_core.access.audited import run_audited
+    from gbrec_core.delivery.events import SYSTEM_KEY_ID
+
+    deployment = run_audited(
+        gbrec.settings(),
+        key_id=SYSTEM_KEY_ID,
+        operation="rollbackModel",
+        arguments={"trigger": "dagster", "run": context.run_id},
+        action=registry.registry().rollback,
+        summary=Deployment.summary,
+    )
     context.log.warning(
         f"rolled back champion v{deployment.previous_version} -> v{deployment.version}"
     )

@@ -26,6 +26,7 @@ from typing import Any
 import httpx
 
 from gbrec_core.errors import UnavailableError
+from gbrec_core.redaction import redact
 from gbrec_core.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -50,7 +51,8 @@ class Alert:
     fields: Mapping[str, Any] = dataclasses.field(default_factory=dict)
 
     def payload(self) -> dict[str, Any]:
-        return {
+        """The webhook JSON; URI passwords in any text are masked."""
+        payload = {
             "text": f"{self.title}\n{self.body}",
             "title": self.title,
             "body": self.body,
@@ -58,6 +60,8 @@ class Alert:
             "job": self.job,
             **self.fields,
         }
+        cleaned: dict[str, Any] = json.loads(redact(json.dumps(payload, default=str)))
+        return cleaned
 
 
 def alert_failures() -> dict[str, int]:
@@ -118,7 +122,7 @@ def email_message(settings: Settings, alert: Alert) -> EmailMessage:
     text = alert.body
     if alert.fields:
         text += "\n\n" + json.dumps(dict(alert.fields), indent=2, default=str)
-    message.set_content(text)
+    message.set_content(redact(text))
     return message
 
 

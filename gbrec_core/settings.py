@@ -175,8 +175,25 @@ class Settings(BaseSettings):
     # api
     api_host: str = Field(default="127.0.0.1", description="Address `gbrec serve` binds.")
     api_port: int = Field(default=8000, description="Port `gbrec serve` binds.")
+    ssl_certfile: Path | None = Field(
+        default=None, description="PEM certificate (chain): `gbrec serve` answers over HTTPS."
+    )
+    ssl_keyfile: Path | None = Field(
+        default=None, description="PEM private key of GBREC_SSL_CERTFILE."
+    )
     require_key_for_reads: bool = Field(
-        default=False, description="Require a read-scope key for queries."
+        default=False, description="Require a read-scope key for queries (always in production)."
+    )
+    read_rate_limit: int = Field(
+        default=12_000,
+        ge=1,
+        description="Keyed reads per key per minute, per API process (when keys are required).",
+    )
+    address_rate_limit: int = Field(
+        default=12_000,
+        ge=1,
+        description="Reads per client address per minute, per API process (when keys are "
+        "required).",
     )
     mutation_rate_limit: int = Field(default=60, ge=1, description="Mutations per key per minute.")
     max_body_bytes: int = Field(
@@ -189,7 +206,7 @@ class Settings(BaseSettings):
     graphql_max_aliases: int = Field(default=30, ge=0, description="Aliases per document.")
     graphql_max_tokens: int = Field(default=2000, ge=100, description="Tokens per document.")
     graphql_max_cost: int = Field(
-        default=5000,
+        default=20_000,
         ge=1,
         description="Largest estimated cost of a document (list fields weigh by their "
         "page size); above it QUERY_TOO_COSTLY.",

@@ -95,12 +95,14 @@ def create_app(
     graphql = GbrecGraphQL(
         build_schema(settings),
         graphql_ide="graphiql" if dev else None,
-        allow_queries_via_get=True,
+        allow_queries_via_get=dev,
     )
+    # Production answers GET /graphql with 405: no query runs from a link or a page.
+    graphql_methods = ["GET", "POST"] if dev else ["POST"]
     app = GbrecApp(
         graphql=graphql,
         routes=[
-            Route("/graphql", graphql, methods=["GET", "POST"]),
+            Route("/graphql", graphql, methods=graphql_methods),
             Route("/healthz", routes.healthz, methods=["GET"]),
             Route("/readyz", routes.readyz, methods=["GET"]),
             Route("/metrics", routes.metrics, methods=["GET"]),

@@ -1,16 +1,14 @@
-"""CLI commands contributed by gbrec_graphql: ``gbrec serve`` and ``gbrec keys create``."""
+"""CLI command contributed by gbrec_graphql: ``gbrec serve``."""
 
 from __future__ import annotations
 
-import json
 import logging
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from gbrec_core.settings import Settings
-
-keys_app = typer.Typer(help="API keys (stored hashed in Redis).", no_args_is_help=True)
 
 
 def serve(
@@ -22,6 +20,12 @@ def serve(
         int | None, typer.Option(min=1, help="Worker processes (GBREC_API_WORKERS).")
     ] = None,
     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
+    ssl_certfile: Annotated[
+        Path | None, typer.Option(help="PEM certificate: serve HTTPS (GBREC_SSL_CERTFILE).")
+    ] = None,
+    ssl_keyfile: Annotated[
+        Path | None, typer.Option(help="PEM private key (GBREC_SSL_KEYFILE).")
+    ] = None,
 ) -> None:
     """Serve the GraphQL API (POST /graphql, /healthz, /readyz, /metrics)."""
     import uvicorn
@@ -34,10 +38,12 @@ def serve(
         "log_level": log_level,
         "lifespan": "on",
         "access_log": False,
+        **tls_options(settings, ssl_certfile, ssl_keyfile),
     }
     logging.basicConfig(
         level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    warn_if_exposed(settings, str(options["host"]))
     if n > 1:
         # Several processes need an import string: each worker calls the factory and
         # builds its own services from the same GBREC_* environment.
@@ -48,34 +54,29 @@ def serve(
     uvicorn.run(create_app(settings), **options)  # type: ignore[arg-type]
 
 
-@keys_app.command("create")
-def create(
-    scope: Annotated[str, typer.Option(help="admin, events or read.")],
-    as_json: Annotated[
-        bool, typer.Option("--json", help='Print {"key": ..., "scope": ...}.')
-    ] = False,
-) -> None:
-    """Create an API key and print it once (only its SHA-256 is stored)."""
-    from gbrec_core.access import Scope, create_key
-    from gbrec_core.errors import GbrecError
-    from gbrec_core.store import connect
+def tls_options(settings: Settings, certfile: Path | None, keyfile: Path | None) -> dict[str, str]:
+    """uvicorn's TLS options from the flags or settings; both files or neither."""
+    cert, key = certfile or settings.ssl_certfile, keyfile or settings.ssl_keyfile
+    if (cert is None) != (key is None):
+        raise typer.BadParameter("give both --ssl-certfile and --ssl-keyfile (or neither)")
+    for path in (cert, key):
+        if path is not None and not path.is_file():
+            raise typer.BadParameter(f"{path} is not a readable file")
+    return (
+        {} if cert is None or key is None else {"ssl_certfile": str(cert), "ssl_keyfile": str(key)}
+    )
 
-    try:
-        parsed = Scope.parse(scope)
-    except ValueError as e:
-        raise typer.BadParameter(str(e), param_hint="--scope") from e
-    try:
-        new = create_key(connect(Settings()), parsed)
-    except GbrecError as e:
-        typer.echo(f"error: {e}", err=True)
-        raise typer.Exit(1) from e
-    if as_json:
-        typer.echo(json.dumps({"key": new.key, "scope": new.scope.label}))
-    else:
-        typer.echo(f"{new.scope.label} key (shown once, store it now):\n{new.key}")
+
+def warn_if_exposed(settings: Settings, host: str) -> None:
+    """Dev mode answers keyless reads and shows GraphiQL: say so loudly off loopback."""
+    if settings.env != "production" and host not in ("127.0.0.1", "localhost", "::1"):
+        logging.getLogger("gbrec_graphql").warning(
+            "DEV MODE on %s: reads need no key and GraphiQL is open to anyone who can reach "
+            "this address; set GBREC_ENV=production for a deployment",
+            host,
+        )
 
 
 def register(app: typer.Typer) -> None:
     """Add this package's commands to the gbrec CLI."""
     app.command("serve")(serve)
-    app.add_typer(keys_app, name="keys")

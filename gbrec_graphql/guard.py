@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from gbrec_core.access import Scope
+from gbrec_core.access.audited import audited
 from gbrec_core.errors import GbrecError
 from gbrec_graphql.context import Context
 
@@ -22,42 +23,33 @@ async def admin_action(
     action: Callable[[], Awaitable[T]],
     summary: Callable[[T], Any],
 ) -> T:
-    """Authenticate, authorise (admin), rate-limit, run and audit one admin mutation.
+    """Authenticate, authorise (admin), rate-limit, then run the action under the audit
+    trail (intent with every argument before it, outcome after).
 
-    Unauthenticated calls are not audited (there is no identity to record); anything
-    after a key was verified is, including refusals and failures.
+    Unauthenticated calls are audited as failed authentications (by the key verifier);
+    a verified key without the admin scope is audited as a refused operation.
     """
     principal = await ctx.principal()
     services = ctx.services
     try:
         await ctx.require(Scope.ADMIN)
-        await services.limiter.spend(principal.key_id, services.admin_bucket)
-        result = await action()
     except GbrecError as e:
-        outcome = {"error": e.code, "message": str(e)}
         await services.audit.write(
             key_id=principal.key_id,
             operation=operation,
             arguments=arguments,
-            result=outcome,
+            result={"error": e.code},
             ok=False,
         )
         raise
-    except Exception:
-        await services.audit.write(
-            key_id=principal.key_id,
-            operation=operation,
-            arguments=arguments,
-            result={"error": "INTERNAL_SERVER_ERROR"},
-            ok=False,
-        )
-        raise
-    await services.audit.write(
+    await services.limiter.spend(principal.key_id, services.admin_bucket)
+    result = await audited(
+        services.audit,
         key_id=principal.key_id,
         operation=operation,
         arguments=arguments,
-        result=summary(result),
-        ok=True,
+        action=action,
+        summary=summary,
     )
     log.info("admin %s by %s succeeded", operation, principal.key_id)
     return result

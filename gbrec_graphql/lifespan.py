@@ -11,7 +11,10 @@ from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
 
-from gbrec_core.access import AuditLog, KeyVerifier, RateLimiter
+from gbrec_core.access import KeyVerifier, RateLimiter
+from gbrec_core.access.audited import open_audit
+from gbrec_core.access.authenticate import Authenticator
+from gbrec_core.access.local_limit import LocalRateLimiter
 from gbrec_core.delivery.loop import DeliveryLoop, run_delivery_loop
 from gbrec_core.delivery.notify import alert_notifier
 from gbrec_core.experiments.sweeper import run_sweeper
@@ -31,15 +34,18 @@ def build_services(settings: Settings) -> Services:
     metrics = Metrics()
     stack = ServingStack.open(settings, metrics)
     aredis = connect_async(settings)
+    audit = open_audit(settings, aredis)
     services = Services(
         stack=stack,
         service=stack.service,
         redis=aredis,
         books=BookViews(stack.service.catalog),
         metrics=metrics,
-        keys=KeyVerifier(aredis),
+        auth=Authenticator(KeyVerifier(aredis), audit),
         limiter=RateLimiter(aredis),
-        audit=AuditLog(aredis, max_entries=settings.audit_max_entries),
+        audit=audit,
+        key_reads=LocalRateLimiter(settings.read_rate_limit, what="reads"),
+        address_reads=LocalRateLimiter(settings.address_rate_limit, what="reads per address"),
     )
     metrics.add_source(
         CoreCollector(

@@ -15,7 +15,9 @@ from graphql import ASTValidationRule, GraphQLError
 from graphql.validation import NoSchemaIntrospectionCustomRule
 
 from gbrec_core.errors import GbrecError
+from gbrec_core.redaction import client_safe
 from gbrec_core.settings import Settings
+from gbrec_graphql.cost import cost_rule
 from gbrec_graphql.internals import alias_rule, depth_rule
 
 log = logging.getLogger(__name__)
@@ -29,6 +31,7 @@ def validation_rules(settings: Settings) -> list[type[ASTValidationRule]]:
     rules: list[type[ASTValidationRule]] = [
         depth_rule(settings.graphql_max_depth, None, None),
         alias_rule(settings.graphql_max_aliases),
+        cost_rule(settings.graphql_max_cost),
     ]
     if settings.env == "production":
         rules.append(NoSchemaIntrospectionCustomRule)
@@ -81,7 +84,8 @@ def rewrite_error(error: GraphQLError, *, production: bool) -> GraphQLError:
             extensions["retryAfter"] = round(float(retry), 3)
     else:
         extensions.setdefault("code", request_error_code(error))
-    message = _SUGGESTION.sub("", error.message) if production else error.message
+    message = client_safe(error.message)
+    message = _SUGGESTION.sub("", message) if production else message
     return GraphQLError(
         message, error.nodes, error.source, error.positions, error.path, None, extensions
     )

@@ -7,7 +7,9 @@ from dataclasses import dataclass, field
 
 import redis.asyncio as aioredis
 
-from gbrec_core.access import AuditLog, BucketConfig, KeyVerifier, RateLimiter
+from gbrec_core.access import AuditLog, BucketConfig, RateLimiter
+from gbrec_core.access.authenticate import Authenticator
+from gbrec_core.access.local_limit import LocalRateLimiter
 from gbrec_core.experiments import ExperimentService
 from gbrec_core.monitoring import OnlineMonitor
 from gbrec_core.registry import ModelRegistry
@@ -31,9 +33,12 @@ class Services:
     redis: aioredis.Redis
     books: BookViews
     metrics: Metrics
-    keys: KeyVerifier
     limiter: RateLimiter
     audit: AuditLog
+    auth: Authenticator
+    #: Read budgets (per key, per client address), kept in this process.
+    key_reads: LocalRateLimiter
+    address_reads: LocalRateLimiter
     redis_up: float = 0.0
     # Serialises index rebuilds: two at once would only burn the CPU twice.
     index_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
@@ -77,6 +82,11 @@ class Services:
     @property
     def production(self) -> bool:
         return self.settings.env == "production"
+
+    @property
+    def reads_need_key(self) -> bool:
+        """Production fails closed; dev keeps keyless reads unless asked otherwise."""
+        return self.production or self.settings.require_key_for_reads
 
     def serving_label(self) -> str:
         return self.server.serving_version().version

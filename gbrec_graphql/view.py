@@ -16,6 +16,9 @@ from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLHTTPResponse, process_result
 from strawberry.types import ExecutionResult
 
+from gbrec_core.access import Scope as AccessScope
+from gbrec_core.access import require
+from gbrec_core.errors import GbrecError
 from gbrec_graphql.auth import key_from_headers
 from gbrec_graphql.context import Context
 from gbrec_graphql.finish import finish_request
@@ -39,6 +42,9 @@ class GbrecGraphQL(GraphQL[Context, None]):
         self.compiled = schema.compiled
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and (refusal := await _closed_door(scope)) is not None:
+            await _send_refusal(send, refusal)
+            return
         if (
             self.compiled is not None
             and scope["type"] == "http"
@@ -143,22 +149,62 @@ async def _send_json(send: Send, body: bytes, sub_response: Response) -> None:
         await sub_response.background()
 
 
+async def _closed_door(scope: Scope) -> GbrecError | None:
+    """In production every operation needs a key (read scope or higher): the refusal
+    for this request, before anything is parsed, or None to go on."""
+    services = scope["app"].state.services
+    if not services.production:
+        return None
+    headers = _headers(scope, frozenset({b"x-api-key", b"authorization"}))
+    client = scope.get("client")
+    try:
+        principal = await services.auth.principal(
+            key_from_headers(headers), client[0] if client else "unknown"
+        )
+        require(principal, AccessScope.READ)
+    except GbrecError as e:
+        return e
+    return None
+
+
+async def _send_refusal(send: Send, error: GbrecError) -> None:
+    """401 (no valid key) or 403 (no read scope), with the GraphQL error body."""
+    body = orjson.dumps(
+        {"data": None, "errors": [{"message": str(error), "extensions": {"code": error.code}}]}
+    )
+    status = 401 if error.code == "UNAUTHENTICATED" else 403
+    headers = [
+        (b"content-length", str(len(body)).encode()),
+        (b"content-type", b"application/json"),
+        (b"www-authenticate", b'Bearer realm="gbrec"'),
+    ]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+def _headers(scope: Scope, wanted: frozenset[bytes]) -> dict[str, str]:
+    """The ``wanted`` headers, read in one pass over the raw ASGI headers (first
+    occurrence wins, as ``Headers.get`` does)."""
+    found: dict[str, str] = {}
+    for name, value in scope["headers"]:
+        if name in wanted:
+            found.setdefault(name.decode("latin-1"), value.decode("latin-1"))
+    return found
+
+
 _CONTEXT_HEADERS = frozenset({b"x-api-key", b"authorization", b"x-experiment-id"})
 
 
 def _context(request: Request, response: Response) -> Context:
     """The request's Context: services from the app state (set by the lifespan) and the
-    three headers it needs, read in one pass over the raw ASGI headers (first occurrence
-    wins, as ``Headers.get`` does)."""
-    found: dict[str, str] = {}
-    for name, value in request.scope["headers"]:
-        if name in _CONTEXT_HEADERS:
-            found.setdefault(name.decode("latin-1"), value.decode("latin-1"))
+    three headers it needs."""
+    found = _headers(request.scope, _CONTEXT_HEADERS)
     return Context(
         services=request.scope["app"].state.services,
         request=request,
         response=response,
         experiment_header=found.get("x-experiment-id"),
+        read_only=request.scope["method"] == "GET",
         api_key=key_from_headers(found),
     )
 

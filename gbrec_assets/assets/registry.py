@@ -21,6 +21,7 @@ from gbrec_assets.assets.training import model_asset_name
 from gbrec_assets.automation import downstream_condition
 from gbrec_assets.resources import GbrecSettingsResource, RedisResource, RegistryResource
 from gbrec_core.delivery import DeliveryOutcome
+from gbrec_core.redaction import redact
 from gbrec_core.registry import ModelRegistry
 from gbrec_core.settings import Settings
 
@@ -54,21 +55,25 @@ def run_link(tracking_uri: str, experiment_id: str, run_id: str) -> dg.MetadataV
     """A clickable link for an MLflow server; the store and run path otherwise."""
     path = f"#/experiments/{experiment_id}/runs/{run_id}"
     if tracking_uri.startswith(("http://", "https://")):
-        return dg.MetadataValue.url(f"{tracking_uri.rstrip('/')}/{path}")
-    return dg.MetadataValue.text(f"{tracking_uri} {path} (open with `mlflow ui`)")
+        return dg.MetadataValue.url(f"{redact(tracking_uri).rstrip('/')}/{path}")
+    return dg.MetadataValue.text(f"{redact(tracking_uri)} {path} (open with `mlflow ui`)")
 
 
 def deliver(
     settings: Settings, registry: ModelRegistry, redis: RedisResource, version: str
 ) -> DeliveryOutcome:
-    """``start_delivery``; Redis (for the experiment) is only connected in experiment mode."""
+    """``start_delivery``, audited as ``system``; Redis (for the experiment) is only
+    connected in experiment mode, and for the audit entry."""
     from gbrec_core.delivery import start_delivery
+    from gbrec_core.delivery.start import audit_delivery
     from gbrec_core.experiments import ExperimentService
 
     experiments = (
         None if settings.delivery == "gate" else ExperimentService(settings, redis.client())
     )
-    return start_delivery(settings, registry, experiments, version)
+    outcome = start_delivery(settings, registry, experiments, version)
+    audit_delivery(settings, outcome, trigger="dagster")
+    return outcome
 
 
 def build_registered_model_asset(families: list[str]) -> dg.AssetsDefinition:

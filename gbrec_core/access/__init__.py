@@ -7,7 +7,17 @@ out as :class:`gbrec_core.errors.UnavailableError`.
 from __future__ import annotations
 
 from gbrec_core.access.audit import AuditLog, AuditPage, AuditRecord
-from gbrec_core.access.keys import KeyVerifier, NewKey, Principal, Scope, create_key, require
+from gbrec_core.access.keys import (
+    KeyInfo,
+    KeyVerifier,
+    NewKey,
+    Principal,
+    Scope,
+    create_key,
+    list_keys,
+    require,
+    revoke_key,
+)
 from gbrec_core.access.ratelimit import BucketConfig, RateLimiter
 
 __all__ = [
@@ -15,11 +25,14 @@ __all__ = [
     "AuditPage",
     "AuditRecord",
     "BucketConfig",
+    "KeyInfo",
     "KeyVerifier",
     "NewKey",
     "Principal",
     "RateLimiter",
     "Scope",
     "create_key",
+    "list_keys",
     "require",
+    "revoke_key",
 ]

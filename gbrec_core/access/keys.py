@@ -18,17 +18,19 @@ import json
 import secrets
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from typing import cast
 
 import redis
 import redis.asyncio as aioredis
 
-from gbrec_core.errors import AuthError, ForbiddenError
+from gbrec_core.errors import AuthError, ForbiddenError, InvalidInputError, NotFoundError
 from gbrec_core.store.errors import async_store_call, store_call
 
 KEYS_HASH = "gbrec:apikeys"
 PREFIX = "gbr"
-_CACHE_TTL_S = 5.0  # bounds how long a revoked key keeps working in one process
+_CACHE_TTL_S = 5.0  # bounds how long a revoked or expired key keeps working in one process
+UNKNOWN = "the API key is malformed or unknown"
 
 
 class Scope(enum.IntEnum):
@@ -63,11 +65,64 @@ class Principal:
 
 @dataclass(frozen=True)
 class NewKey:
-    """A freshly created key; ``secret`` is the whole key and is shown exactly once."""
+    """A freshly created key; ``key`` is the whole secret and is shown exactly once."""
 
     key: str
     key_id: str
     scope: Scope
+    expires_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class KeyInfo:
+    """What ``gbrec keys list`` shows: never the key, only its id and lifecycle."""
+
+    key_id: str
+    scope: Scope
+    created_at: datetime | None
+    expires_at: datetime | None
+    revoked_at: datetime | None
+
+    def status(self, now: datetime) -> str:
+        if self.revoked_at is not None:
+            return "revoked"
+        if self.expires_at is not None and self.expires_at <= now:
+            return "expired"
+        return "active"
+
+    def refusal(self, now: datetime) -> str | None:
+        """Why a presented key with this record is refused (None: it is good)."""
+        status = self.status(now)
+        return None if status == "active" else f"the API key was {status}"
+
+    def as_json(self, now: datetime) -> dict[str, object]:
+        return {
+            "id": self.key_id,
+            "scope": self.scope.label,
+            "status": self.status(now),
+            "createdAt": _iso(self.created_at),
+            "expiresAt": _iso(self.expires_at),
+            "revokedAt": _iso(self.revoked_at),
+        }
+
+
+def _iso(value: datetime | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def _when(value: object) -> datetime | None:
+    return datetime.fromisoformat(str(value)) if value else None
+
+
+def key_info(key_id: str, raw: str) -> KeyInfo:
+    record = json.loads(raw)
+    return KeyInfo(
+        key_id=key_id,
+        scope=Scope.parse(str(record["scope"])),
+        created_at=_when(record.get("created_at")),
+        expires_at=_when(record.get("expires_at")),
+        revoked_at=_when(record.get("revoked_at")),
+    )
 
 
 def _digest(key: str) -> str:
@@ -83,17 +138,47 @@ def split_key(key: str) -> str | None:
 
 
 @store_call("API key store")
-def create_key(client: redis.Redis, scope: Scope) -> NewKey:
-    """Mint a key, store its digest and scope, and return it (the only copy)."""
+def create_key(
+    client: redis.Redis, scope: Scope, *, expires_in_days: float | None = None
+) -> NewKey:
+    """Mint a key, store its digest, scope and expiry, and return it (the only copy)."""
+    if expires_in_days is not None and expires_in_days <= 0:
+        raise InvalidInputError("--expires-in must be a positive number of days")
     key_id = f"{PREFIX}_{secrets.token_hex(6)}"
     key = f"{key_id}_{secrets.token_urlsafe(32)}"
+    now = datetime.now(UTC)
+    expires = None if expires_in_days is None else now + timedelta(days=expires_in_days)
     record = {
         "sha256": _digest(key),
         "scope": scope.label,
-        "created_at": datetime.now(UTC).isoformat(),
+        "created_at": now.isoformat(),
+        "expires_at": _iso(expires),
     }
     client.hset(KEYS_HASH, key_id, json.dumps(record))
-    return NewKey(key=key, key_id=key_id, scope=scope)
+    return NewKey(key=key, key_id=key_id, scope=scope, expires_at=expires)
+
+
+@store_call("API key store")
+def list_keys(client: redis.Redis) -> list[KeyInfo]:
+    """Every key's id, scope and lifecycle, oldest first."""
+    raw = cast(dict[str, str], client.hgetall(KEYS_HASH))
+    found = [key_info(key_id, record) for key_id, record in raw.items()]
+    epoch = datetime.min.replace(tzinfo=UTC)
+    return sorted(found, key=lambda k: (k.created_at or epoch, k.key_id))
+
+
+@store_call("API key store")
+def revoke_key(client: redis.Redis, key_id: str) -> KeyInfo:
+    """Mark ``key_id`` revoked (kept for the record); every process refuses it within
+    the verifier's cache time. Revoking twice keeps the first time."""
+    raw = client.hget(KEYS_HASH, key_id)
+    if raw is None:
+        raise NotFoundError(f"no API key with id {key_id!r} (see `gbrec keys list`)")
+    record = json.loads(str(raw))
+    record.setdefault("revoked_at", None)
+    record["revoked_at"] = record["revoked_at"] or datetime.now(UTC).isoformat()
+    client.hset(KEYS_HASH, key_id, json.dumps(record))
+    return key_info(key_id, json.dumps(record))
 
 
 class KeyVerifier:
@@ -101,33 +186,35 @@ class KeyVerifier:
 
     def __init__(self, client: aioredis.Redis) -> None:
         self._client = client
-        self._cache: dict[str, tuple[float, str, Scope]] = {}
+        self._cache: dict[str, tuple[float, str, KeyInfo]] = {}
 
     async def verify(self, key: str | None) -> Principal:
-        """The principal for ``key``; AuthError when absent, malformed or unknown."""
+        """The principal for ``key``; AuthError when absent, malformed, unknown, revoked
+        or expired (the last two only to a caller holding the right secret)."""
         if not key:
             raise AuthError("an API key is required (X-API-Key or Authorization: Bearer)")
         key_id = split_key(key)
         if key_id is None:
-            raise AuthError("the API key is malformed or unknown")
-        digest, scope = await self._record(key_id)
+            raise AuthError(UNKNOWN)
+        digest, info = await self._record(key_id)
         if not hmac.compare_digest(digest, _digest(key)):
-            raise AuthError("the API key is malformed or unknown")
-        return Principal(key_id=key_id, scope=scope)
+            raise AuthError(UNKNOWN)
+        if refusal := info.refusal(datetime.now(UTC)):
+            raise AuthError(refusal)
+        return Principal(key_id=key_id, scope=info.scope)
 
-    async def _record(self, key_id: str) -> tuple[str, Scope]:
+    async def _record(self, key_id: str) -> tuple[str, KeyInfo]:
         cached = self._cache.get(key_id)
         if cached is not None and cached[0] > time.monotonic():
             return cached[1], cached[2]
         raw = await self._fetch(key_id)
         if raw is None:
-            raise AuthError("the API key is malformed or unknown")
-        record = json.loads(raw)
-        digest, scope = str(record["sha256"]), Scope.parse(str(record["scope"]))
+            raise AuthError(UNKNOWN)
+        digest, info = str(json.loads(raw)["sha256"]), key_info(key_id, raw)
         if len(self._cache) > 10_000:
             self._cache.clear()
-        self._cache[key_id] = (time.monotonic() + _CACHE_TTL_S, digest, scope)
-        return digest, scope
+        self._cache[key_id] = (time.monotonic() + _CACHE_TTL_S, digest, info)
+        return digest, info
 
     @async_store_call("API key store")
     async def _fetch(self, key_id: str) -> str | None:

@@ -20,9 +20,23 @@ app = typer.Typer(
 
 
 def _register_core() -> None:
-    from gbrec_core.cli import data, demo, recommend, train, users
+    from gbrec_core.cli import (
+        audit,
+        data,
+        demo,
+        experiments,
+        keys,
+        models,
+        recommend,
+        train,
+        users,
+    )
 
     app.add_typer(data.app, name="data")
+    app.add_typer(keys.app, name="keys")
+    app.add_typer(audit.app, name="audit")
+    app.add_typer(models.app, name="models")
+    app.add_typer(experiments.app, name="experiments")
     app.add_typer(users.app, name="users")
     train.register(app)
     app.command("recommend")(recommend.recommend)

@@ -4,8 +4,9 @@ Mode ``gate``: the version is proposed and the offline gate makes it champion at
 Mode ``experiment``: the first version ever becomes champion directly (there is nothing
 to test it against); a later one that passes the offline gate becomes ``challenger``
 and a STAGED ``challenger-v<N>`` experiment starts; one that fails stays unaliased.
-Only one challenger experiment runs: older running ones are stopped first. Moves are
-recorded in the registry only; the API side writes the audit log of its decisions.
+Only one challenger experiment runs: older running ones are stopped first. Every move
+(a new champion, a challenger experiment) is written to the audit log as key id
+``system`` by :func:`audit_delivery`.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from __future__ import annotations
 import dataclasses
 import logging
 
+from gbrec_core.access.audited import record_event
+from gbrec_core.delivery.events import SYSTEM_KEY_ID
 from gbrec_core.delivery.spec import CHALLENGER_PREFIX, challenger_spec
 from gbrec_core.errors import ExperimentError, InvalidInputError
 from gbrec_core.experiments.service import ExperimentService
@@ -116,3 +119,22 @@ def stop_challenger_experiments(experiments: ExperimentService, keep: str) -> tu
             continue
         stopped.append(exp.id)
     return tuple(stopped)
+
+
+def audit_delivery(settings: Settings, outcome: DeliveryOutcome, *, trigger: str) -> None:
+    """Audit a champion move or a started challenger (nothing when the version was
+    rejected: no alias moved)."""
+    if not (outcome.champion or outcome.experiment_id):
+        return
+    record_event(
+        settings,
+        key_id=SYSTEM_KEY_ID,
+        operation="promoteChampion" if outcome.champion else "startChallenger",
+        arguments={"version": outcome.version, "mode": outcome.mode, "trigger": trigger},
+        result={
+            "reason": outcome.reason,
+            "championVersion": outcome.champion_version,
+            "experimentId": outcome.experiment_id,
+        },
+        ok=True,
+    )

@@ -13,6 +13,8 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from gbrec_core.experiments.patterns import regex_search
+
 Attributes = Mapping[str, Any]
 SavedGroups = Mapping[str, list[Any]]
 
@@ -181,13 +183,6 @@ def _all(condition_value: Any, attribute_value: Any, groups: SavedGroups, fold: 
     return all(any(_eval_value(c, a, groups) for a in attribute_value) for c in condition_value)
 
 
-def _regex(pattern: Any, value: Any, flags: int = 0) -> bool:
-    try:
-        return re.search(pattern, value, flags) is not None
-    except (re.error, TypeError):
-        return False
-
-
 _ORDER: dict[str, Callable[[int], bool]] = {
     "$lt": lambda c: c < 0,
     "$lte": lambda c: c <= 0,
@@ -216,7 +211,7 @@ def _eval_operator(op: str, attr: Any, value: Any, groups: SavedGroups) -> bool:
         case "$ne":
             return bool(attr != value)
         case "$regex" | "$regexi" | "$notRegex" | "$notRegexi":
-            found = _regex(value, attr, re.IGNORECASE if op.endswith("i") else 0)
+            found = regex_search(value, attr, ignore_case=op.endswith("i"))
             return not found if op.startswith("$not") else found
         case "$in" | "$ini":
             return _is_in(value, attr, fold=op == "$ini")

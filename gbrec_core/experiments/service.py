@@ -33,6 +33,7 @@ from gbrec_core.experiments.decisions import (
 )
 from gbrec_core.experiments.events import event_problem
 from gbrec_core.experiments.metrics import MetricLayout
+from gbrec_core.experiments.patterns import check_patterns
 from gbrec_core.experiments.store import ExperimentStore, ExposureRow
 from gbrec_core.experiments.types import (
     Assignment,
@@ -46,6 +47,7 @@ from gbrec_core.experiments.types import (
     Strategy,
 )
 from gbrec_core.experiments.writer import Writer, plan_events, plan_exposures
+from gbrec_core.paging import load_page
 from gbrec_core.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -99,6 +101,7 @@ class ExperimentService:
         """Validate and store ``spec``; with ``resolve_model`` every variant's model must
         resolve first (InvalidInputError naming the variant), so no arm fails at serving."""
         validate_spec(spec)
+        check_patterns(spec.targeting)
         if resolve_model is not None:
             check_models(spec, resolve_model)
         if not self.store.create(spec):
@@ -144,9 +147,21 @@ class ExperimentService:
             self._layouts[exp.id] = hit
         return hit[1]
 
-    def find(self, status: ExperimentStatus | None = None) -> list[Experiment]:
-        exps = [self.get(i) for i in self.store.ids()]
-        return [e for e in exps if status is None or e.status is status]
+    def find(
+        self,
+        status: ExperimentStatus | None = None,
+        *,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> list[Experiment]:
+        """A page of experiments by id, optionally of one ``status``; definitions are
+        loaded only until the page is full."""
+
+        def load(experiment_id: str) -> Experiment | None:
+            found = self.get(experiment_id)
+            return found if status is None or found.status is status else None
+
+        return load_page(self.store.ids(), load, first=first, after=after)
 
     # assignment ----------------------------------------------------------------------------
     def assign(

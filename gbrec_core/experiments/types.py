@@ -110,6 +110,15 @@ class Experiment:
     def seed(self) -> str:
         return self.spec.seed or self.spec.id
 
+    def summary(self) -> dict[str, Any]:
+        """What the audit trail records as an experiment action's outcome."""
+        return {
+            "id": self.id,
+            "status": self.status.value,
+            "coverage": self.coverage,
+            "winner": self.winner,
+        }
+
     @property
     def coverage(self) -> float:
         """Current coverage: the active stage for STAGED, else the spec's coverage."""

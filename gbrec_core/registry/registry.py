@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from gbrec_core.errors import InvalidInputError, NotFoundError, PromotionRefusedError
 from gbrec_core.models import Recommender
+from gbrec_core.paging import paginate
 from gbrec_core.registry.bundle import ModelBundle, read_bundle
 from gbrec_core.registry.gate import gate
 from gbrec_core.registry.mlflow_errors import mlflow_errors
@@ -135,13 +136,17 @@ class ModelRegistry:
             log.info("registered %s version %s from run %s", self.name, mv.version, run_id)
             return self._info(mv, self._alias_map())
 
-    def versions(self) -> list[ModelVersionInfo]:
-        """Every version, newest first, with aliases and its run's metrics."""
+    def versions(
+        self, *, first: int | None = None, after: str | None = None
+    ) -> list[ModelVersionInfo]:
+        """A page of versions, newest first, with aliases and its run's metrics; the
+        page is chosen before any run is read (one MLflow call per listed version)."""
         with mlflow_errors("list model versions"):
             found = self.client.search_model_versions(f"name = '{self.name}'")
-            aliases = self._alias_map() if found else {}
-            infos = [self._info(mv, aliases) for mv in found]
-        return sorted(infos, key=lambda i: int(i.version), reverse=True)
+            ordered = sorted(found, key=lambda mv: int(mv.version), reverse=True)
+            page = paginate(ordered, key=lambda mv: str(mv.version), first=first, after=after)
+            aliases = self._alias_map() if page else {}
+            return [self._info(mv, aliases) for mv in page]
 
     def version(self, version_or_alias: str) -> ModelVersionInfo:
         with mlflow_errors(f"get version {version_or_alias}"):

@@ -32,6 +32,10 @@ class Deployment:
     previous_version: str | None
     at: datetime
 
+    def summary(self) -> dict[str, str | None]:
+        """What the audit trail records as a deploy or rollback's outcome."""
+        return {"version": self.version, "previousVersion": self.previous_version}
+
 
 @dataclasses.dataclass(frozen=True)
 class PromotionDecision:

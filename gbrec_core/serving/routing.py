@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from gbrec_core.errors import InvalidInputError, UnavailableError
+from gbrec_core.errors import UnavailableError
 from gbrec_core.experiments import ExperimentService
 from gbrec_core.serving.observer import ServingObserver
 
@@ -41,8 +41,6 @@ class ExperimentRouter:
 
     async def route(self, experiment_id: str, user_id: int, attributes: Any) -> ArmChoice | None:
         """The arm serving ``user_id`` in ``experiment_id``, or None for the champion."""
-        if attributes is not None and not isinstance(attributes, Mapping):
-            raise InvalidInputError("attributes must be a JSON object")
         decision = await asyncio.to_thread(
             self.experiments.route, experiment_id, user_id, attributes
         )

@@ -19,6 +19,7 @@ from typing import Any
 
 from gbrec_core.errors import InvalidInputError, UnavailableError
 from gbrec_core.experiments import Event
+from gbrec_core.experiments.patterns import check_attributes
 from gbrec_core.monitoring import OnlineMonitor
 from gbrec_core.serving.arms import ArmModels
 from gbrec_core.serving.catalog import BookCatalog, BookRecord
@@ -114,6 +115,7 @@ class RecommendationService:
     ) -> RecommendationList:
         """Top ``limit`` unread books for ``user_id`` (see the module docstring)."""
         check_limit(limit)
+        check_attributes(attributes)
         if not experiment_id:  # the hot path: the champion answers, no routing
             rec = await self.server.arecommend(user_id, k=limit)
             return self._served(rec, None, new_request_id(), record)

@@ -10,9 +10,15 @@ from strawberry.scalars import JSON
 from gbrec_core.access import AuditPage, AuditRecord
 
 
-@strawberry.type(description="One admin mutation: who (key id), what, arguments, outcome.")
+@strawberry.type(
+    description="One audit entry: who (key id), what, arguments, outcome. An admin action "
+    "has an `intent` entry (arguments, written before it runs) and an `outcome` entry "
+    "(result; `ref` is the intent's id); single facts are `event` entries."
+)
 class AuditEntry:
     id: str
+    phase: str
+    ref: str | None
     key_id: str
     operation: str
     arguments: JSON | None
@@ -24,6 +30,8 @@ class AuditEntry:
     def from_domain(cls, record: AuditRecord) -> AuditEntry:
         return cls(
             id=record.id,
+            phase=record.phase,
+            ref=record.ref,
             key_id=record.key_id,
             operation=record.operation,
             arguments=record.arguments,

@@ -27,23 +27,20 @@ MAX_EVENTS = 1000
 log = logging.getLogger(__name__)
 
 
-def _experiment_summary(e: Experiment) -> dict[str, Any]:
-    return {"id": e.id, "status": str(e.status), "coverage": e.coverage, "winner": e.winner}
-
-
 async def _admin_experiment(
     info: Info, operation: str, arguments: dict[str, Any], call: Callable[[], core.Experiment]
 ) -> Experiment:
-    async def action() -> Experiment:
-        return Experiment.from_domain(await asyncio.to_thread(call))
+    async def action() -> core.Experiment:
+        return await asyncio.to_thread(call)
 
-    return await admin_action(
+    done = await admin_action(
         info.context,
         operation=operation,
         arguments=arguments,
         action=action,
-        summary=_experiment_summary,
+        summary=core.Experiment.summary,
     )
+    return Experiment.from_domain(done)
 
 
 def preload(services: Services, model: str) -> ModelVersionInfo:

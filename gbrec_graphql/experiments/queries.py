@@ -9,11 +9,11 @@ import strawberry
 from gbrec_core.delivery.status import delivery_status
 from gbrec_core.errors import NotFoundError
 from gbrec_core.experiments import types as core
+from gbrec_core.paging import page_size
 from gbrec_graphql.context import Info
 from gbrec_graphql.experiments.delivery import DeliveryStatus
 from gbrec_graphql.experiments.types import Experiment, ExperimentStatus
 from gbrec_graphql.fields import field
-from gbrec_graphql.pagination import paginate
 
 
 @strawberry.type
@@ -37,8 +37,8 @@ class ExperimentQueries:
     ) -> list[Experiment]:
         await info.context.check_read()
         wanted = core.ExperimentStatus(status) if status is not None else None
-        found = await asyncio.to_thread(info.context.services.experiments.find, wanted)
-        page = paginate(found, key=lambda e: e.id, first=first, after=after)
+        service = info.context.services.experiments
+        page = await asyncio.to_thread(service.find, wanted, first=page_size(first), after=after)
         return [Experiment.from_domain(e) for e in page]
 
     @field(

@@ -6,10 +6,11 @@ import asyncio
 
 import strawberry
 
+from gbrec_core.registry import types as core
 from gbrec_graphql.context import Info
 from gbrec_graphql.fields import mutation
 from gbrec_graphql.guard import admin_action
-from gbrec_graphql.models.types import Deployment, deployment_summary
+from gbrec_graphql.models.types import Deployment
 
 
 @strawberry.type
@@ -18,29 +19,31 @@ class ModelMutations:
     async def deploy_model(self, info: Info, version: str) -> Deployment:
         server = info.context.services.server
 
-        async def action() -> Deployment:
+        async def action() -> core.Deployment:
             # Loading and warming a version is CPU and I/O work: off the loop.
-            return Deployment.from_domain(await asyncio.to_thread(server.deploy, version))
+            return await asyncio.to_thread(server.deploy, version)
 
-        return await admin_action(
+        done = await admin_action(
             info.context,
             operation="deployModel",
             arguments={"version": version},
             action=action,
-            summary=deployment_summary,
+            summary=core.Deployment.summary,
         )
+        return Deployment.from_domain(done)
 
     @mutation(description="Return the champion alias to the previous champion.")
     async def rollback_model(self, info: Info) -> Deployment:
         server = info.context.services.server
 
-        async def action() -> Deployment:
-            return Deployment.from_domain(await asyncio.to_thread(server.rollback))
+        async def action() -> core.Deployment:
+            return await asyncio.to_thread(server.rollback)
 
-        return await admin_action(
+        done = await admin_action(
             info.context,
             operation="rollbackModel",
             arguments={},
             action=action,
-            summary=deployment_summary,
+            summary=core.Deployment.summary,
         )
+        return Deployment.from_domain(done)

@@ -6,10 +6,10 @@ import asyncio
 
 import strawberry
 
+from gbrec_core.paging import page_size
 from gbrec_graphql.context import Info
 from gbrec_graphql.fields import field
 from gbrec_graphql.models.types import ModelVersion
-from gbrec_graphql.pagination import paginate
 
 
 @strawberry.type
@@ -20,16 +20,11 @@ class ModelQueries:
     ) -> list[ModelVersion]:
         await info.context.check_read()
         # MLflow's client is synchronous and does I/O: keep it off the event loop.
-        versions = await asyncio.to_thread(info.context.services.registry.versions)
-        ordered = sorted(versions, key=lambda v: _version_number(v.version), reverse=True)
-        page = paginate(ordered, key=lambda v: v.version, first=first, after=after)
+        registry = info.context.services.registry
+        page = await asyncio.to_thread(registry.versions, first=page_size(first), after=after)
         return [ModelVersion.from_domain(v) for v in page]
 
     @field(description="The version this API process serves right now.")
     async def serving_model(self, info: Info) -> ModelVersion:
         await info.context.check_read()
         return ModelVersion.from_domain(info.context.services.server.serving_version())
-
-
-def _version_number(version: str) -> int:
-    return int(version) if version.isdigit() else -1

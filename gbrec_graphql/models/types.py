@@ -45,7 +45,3 @@ class Deployment:
             previous_version=deployment.previous_version,
             at=deployment.at,
         )
-
-
-def deployment_summary(deployment: Deployment) -> dict[str, str | None]:
-    return {"version": deployment.version, "previousVersion": deployment.previous_version}

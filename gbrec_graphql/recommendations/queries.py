@@ -23,7 +23,11 @@ async def serve_recommendations(
     await ctx.check_read()
     services = ctx.services
     found = await services.service.recommend(
-        user_id, limit, experiment_id or ctx.experiment_header, attributes
+        user_id,
+        limit,
+        experiment_id or ctx.experiment_header,
+        attributes,
+        record=not ctx.read_only,
     )
     return Recommendations.from_domain(found, services.books)
 

@@ -23,7 +23,7 @@ from typing import Any
 import httpx
 
 GBREC = [sys.executable, "-c", "from gbrec_core.cli import main; main()"]
-_RUNNING = re.compile(r"Uvicorn running on http://127\.0\.0\.1:(\d+)")
+_RUNNING = re.compile(r"Uvicorn running on https?://127\.0\.0\.1:(\d+)")
 
 
 def gbrec_env(**overrides: str) -> dict[str, str]:
@@ -76,12 +76,23 @@ class ApiProcess:
     log_path: Path
     port: int | None = None
     proc: subprocess.Popen[bytes] | None = None
-    _client: httpx.Client = field(default_factory=lambda: httpx.Client(timeout=30.0))
+    #: ``(certificate, key)``: serve HTTPS and trust only that certificate.
+    tls: tuple[Path, Path] | None = None
+    _client: httpx.Client = field(init=False)
+
+    def __post_init__(self) -> None:
+        verify: Any = str(self.tls[0]) if self.tls else True
+        self._client = httpx.Client(timeout=30.0, verify=verify)
 
     @property
     def url(self) -> str:
         assert self.port is not None, "process not started"
-        return f"http://127.0.0.1:{self.port}"
+        scheme = "https" if self.tls else "http"
+        return f"{scheme}://127.0.0.1:{self.port}"
+
+    @property
+    def client(self) -> httpx.Client:
+        return self._client
 
     def start(self, timeout: float = 120.0) -> ApiProcess:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -89,8 +100,10 @@ class ApiProcess:
         offset = self.log_path.stat().st_size if self.log_path.exists() else 0
         self.port = None
         with self.log_path.open("ab") as log:
+            tls = ["--ssl-certfile", str(self.tls[0]), "--ssl-keyfile", str(self.tls[1])]
             self.proc = subprocess.Popen(
-                [*GBREC, "serve", "--host", "127.0.0.1", "--port", "0", "--log-level", "info"],
+                [*GBREC, "serve", "--host", "127.0.0.1", "--port", "0", "--log-level", "info"]
+                + (tls if self.tls else []),
                 env=self.env,
                 stdout=log,
                 stderr=subprocess.STDOUT,

@@ -35,6 +35,19 @@ EXPECTED_SERVICES = {
     "api",
 }
 BUILT_TARGETS = {"api", "dagster", "mlflow"}
+SECRETS = {
+    name: "test-secret"
+    for name in (
+        "POSTGRES_PASSWORD",
+        "DAGSTER_POSTGRES_PASSWORD",
+        "MLFLOW_POSTGRES_PASSWORD",
+        "MINIO_ROOT_PASSWORD",
+        "MINIO_KMS_SECRET_KEY",
+        "REDIS_PASSWORD",
+        "GBREC_SIGNING_KEY",
+        "GBREC_PSEUDONYM_KEY",
+    )
+}
 
 
 def _compose_command() -> list[str]:
@@ -59,16 +72,21 @@ def _compose_command() -> list[str]:
     pytest.skip("neither the docker compose plugin nor a Compose v2 binary is installed")
 
 
-def _config(env: dict[str, str] | None = None) -> dict[str, Any]:
+def _run_config(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     command = _compose_command()
-    result = subprocess.run(
+    outer = {k: v for k, v in os.environ.items() if k not in SECRETS}
+    return subprocess.run(
         [*command, "-f", str(COMPOSE), "config", "--format", "json"],
         capture_output=True,
         text=True,
         timeout=60,
-        env={**os.environ, **(env or {})},
+        env={**outer, **env},
         cwd=ROOT,
     )
+
+
+def _config(env: dict[str, str] | None = None) -> dict[str, Any]:
+    result = _run_config({**SECRETS, **(env or {})})
     assert result.returncode == 0, result.stderr
     return yaml.safe_load(result.stdout)
 
@@ -112,15 +130,42 @@ def test_docker_compose_config_validates() -> None:
     assert set(config["services"]) >= EXPECTED_SERVICES
 
 
-def test_env_example_values_are_accepted_by_compose(tmp_path: Path) -> None:
-    env = dict(
+def _env_example() -> dict[str, str]:
+    return dict(
         line.split("=", 1)
         for line in (DOCKER / ".env.example").read_text().splitlines()
         if line and not line.startswith("#")
     )
+
+
+def test_env_example_values_are_accepted_by_compose_once_secrets_are_filled() -> None:
+    env = {k: v for k, v in _env_example().items() if v}
     env["API_PORT"] = "18123"
     config = _config(env)
     assert config["services"]["api"]["ports"][0]["published"] == "18123"
+
+
+def test_compose_refuses_to_start_without_real_secrets() -> None:
+    example = _env_example()
+    assert {name for name, value in example.items() if not value} == set(SECRETS)
+    result = _run_config(example)
+    assert result.returncode != 0 and "docker/.env" in result.stderr
+    assert "change-me" not in COMPOSE.read_text()
+
+
+def test_redis_requires_a_password_and_images_are_pinned(compose: dict[str, Any]) -> None:
+    redis = compose["services"]["redis"]
+    assert "--requirepass" in " ".join(redis["command"])
+    config = _config()
+    url = config["services"]["api"]["environment"]["GBREC_REDIS_URL"]
+    assert url == "redis://:test-secret@redis:6379/0"
+    for name, service in compose["services"].items():
+        image = service.get("image", "")
+        if "build" not in service:
+            assert re.search(r":(v?\d+\.\d+(\.\d+)?[-.]|v?\d+\.\d+\.\d+|RELEASE\.)", image), (
+                name,
+                image,
+            )
 
 
 # ---------- the compose file's structure ----------
@@ -156,7 +201,7 @@ def test_depends_on_waits_for_health(compose: dict[str, Any]) -> None:
 
 def test_redis_appends_to_an_aof_on_a_volume(compose: dict[str, Any]) -> None:
     redis = compose["services"]["redis"]
-    command = redis["command"]
+    command = " ".join(redis["command"])
     assert re.search(r"--appendonly\s+yes", command)
     assert re.search(r"--appendfsync\s+everysec", command)
     assert any(v.endswith(":/data") for v in redis["volumes"])
@@ -166,7 +211,7 @@ def test_gbrec_services_point_at_the_stack(compose: dict[str, Any]) -> None:
     for name in ("api", "dagster-webserver", "dagster-daemon"):
         env = compose["services"][name]["environment"]
         assert env["GBREC_ENV"] == "production"
-        assert env["GBREC_REDIS_URL"].startswith("redis://redis:")
+        assert env["GBREC_REDIS_URL"].startswith("redis://:${REDIS_PASSWORD:?")
         assert env["GBREC_MLFLOW_TRACKING_URI"] == "http://mlflow:5000"
         assert env["GBREC_VECTOR_BACKEND"] == "milvus"
         assert env["GBREC_MILVUS_URI"] == "http://milvus:19530"

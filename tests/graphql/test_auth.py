@@ -95,18 +95,20 @@ def test_audit_log_records_admin_mutations_and_pages(api: Api) -> None:
     api.gql(ADMIN_MUTATIONS["advanceExperiment"], key="admin")
     query = (
         "query($after: String) { auditLog(first: 1, after: $after) "
-        "{ entries { id keyId operation arguments result ok at } nextCursor } }"
+        "{ entries { id phase ref keyId operation arguments result ok at } nextCursor } }"
     )
     first = api.gql(query, key="admin")["data"]["auditLog"]
-    entry = first["entries"][0]
-    assert entry["operation"] == "advanceExperiment" and entry["arguments"] == {"id": "nope"}
-    assert entry["ok"] is False and entry["result"]["error"] == "NOT_FOUND"
-    assert entry["keyId"] == split_key(api.keys["admin"]) and api.keys["admin"] not in json.dumps(
-        entry
-    )
+    outcome = first["entries"][0]
+    assert (outcome["phase"], outcome["operation"]) == ("outcome", "advanceExperiment")
+    assert outcome["ok"] is False and outcome["result"]["error"] == "NOT_FOUND"
+    assert outcome["keyId"] == split_key(api.keys["admin"])
+    assert api.keys["admin"] not in json.dumps(outcome)
     second = api.gql(query, {"after": first["nextCursor"]}, key="admin")["data"]["auditLog"]
-    assert second["entries"][0]["operation"] == "stopExperiment"
-    assert second["entries"][0]["id"] < entry["id"]
+    intent = second["entries"][0]
+    assert (intent["phase"], intent["id"]) == ("intent", outcome["ref"])
+    assert intent["arguments"] == {"id": "nope"} and intent["id"] < outcome["id"]
+    third = api.gql(query, {"after": second["nextCursor"]}, key="admin")["data"]["auditLog"]
+    assert third["entries"][0]["operation"] == "stopExperiment"
     assert code(api.gql(query, key="read")) == "FORBIDDEN"
     assert code(api.gql(query)) == "UNAUTHENTICATED"
     assert code(api.gql('{ auditLog(after: "x") { nextCursor } }', key="admin")) == "BAD_USER_INPUT"

@@ -12,7 +12,7 @@ CREATE = """mutation($input: ExperimentInput!) { createExperiment(input: $input)
   championVersion challengerVersion } }"""
 STATUS = """{ deliveryStatus { mode championVersion challengerVersion
   experiment { id championVersion challengerVersion } lastDecision { event } } }"""
-AUDIT = """{ auditLog(first: 5) { entries { operation arguments } } }"""
+AUDIT = """{ auditLog(first: 10) { entries { phase operation arguments } } }"""
 
 
 def cc_spec(exp_id: str, **extra: object) -> dict[str, Any]:
@@ -75,7 +75,9 @@ def test_create_is_audited_with_every_input(api: Api) -> None:
     api.gql(CREATE, {"input": cc_spec("cc-audit", seed="s1", alpha=0.01)}, key="admin")
     api.gql('mutation { stopExperiment(id: "cc-audit") { id } }', key="admin")
     records = api.gql(AUDIT, key="admin")["data"]["auditLog"]["entries"]
-    created = next(r for r in records if r["operation"] == "createExperiment")
+    created = next(
+        r for r in records if (r["operation"], r["phase"]) == ("createExperiment", "intent")
+    )
     args = created["arguments"]
     for name in ("seed", "alpha", "autoStop", "hashVersion", "targeting", "guardrails"):
         assert name in args, name

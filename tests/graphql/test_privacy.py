@@ -43,7 +43,7 @@ EVENTS = """mutation($e: [EventInput!]!) { recordEvents(events: $e) { accepted r
 USERS = """{ experiment(id: "privacy-ab") { results { variants { users exposures } } } }"""
 DELETE = """mutation($u: Int!) { deleteUser(userId: $u) {
   userId experiments exposures rawEvents buffered served snapshots } }"""
-AUDIT = "{ auditLog(first: 5) { entries { keyId operation arguments result ok } } }"
+AUDIT = "{ auditLog(first: 5) { entries { phase keyId operation arguments result ok } } }"
 HEX32 = re.compile(r"^[0-9a-f]{32}$")
 
 
@@ -185,9 +185,10 @@ def test_delete_user_erases_the_users_experiment_and_serving_data(
     assert _arm_totals(api) == (users - 1, exposures - 2)
     pseudonym = Pseudonymizer.from_settings(api.settings)(KNOWN)
     assert pseudonym.encode() not in dump(api.settings)
-    entry = api.gql(AUDIT, key="admin")["data"]["auditLog"]["entries"][0]
-    assert entry["operation"] == "deleteUser" and entry["ok"]
-    assert entry["arguments"] == {"userId": KNOWN} and entry["result"] == erased
+    outcome, intent = api.gql(AUDIT, key="admin")["data"]["auditLog"]["entries"][:2]
+    assert (intent["phase"], intent["operation"]) == ("intent", "deleteUser")
+    assert intent["arguments"] == {"userId": KNOWN}
+    assert (outcome["phase"], outcome["ok"], outcome["result"]) == ("outcome", True, erased)
     again = api.gql(DELETE, {"u": KNOWN}, key="admin")["data"]["deleteUser"]
     assert {k: v for k, v in again.items() if k != "userId"} == dict.fromkeys(
         ["experiments", "exposures", "rawEvents", "buffered", "served", "snapshots"], 0
@@ -225,6 +226,7 @@ def test_the_cli_twin_erases_and_audits(api: Api, traffic: dict[int, list[dict[s
     assert _arm_totals(api) == (users - 1, exposures - 2)
     pseudonym = Pseudonymizer.from_settings(s)(UNKNOWN)
     assert pseudonym.encode() not in dump(s)
-    entry = api.gql(AUDIT, key="admin")["data"]["auditLog"]["entries"][0]
-    assert (entry["keyId"], entry["operation"], entry["ok"]) == ("cli", "deleteUser", True)
-    assert entry["arguments"] == {"userId": UNKNOWN} and entry["result"] == report
+    outcome, intent = api.gql(AUDIT, key="admin")["data"]["auditLog"]["entries"][:2]
+    assert intent["keyId"].startswith("cli:") and intent["operation"] == "deleteUser"
+    assert intent["arguments"] == {"userId": UNKNOWN}
+    assert (outcome["phase"], outcome["ok"], outcome["result"]) == ("outcome", True, report)

@@ -96,14 +96,14 @@ def test_internal_errors_are_masked_and_logged(api: Api, caplog: pytest.LogCaptu
 
 
 def test_production_profile(prod_api: Api) -> None:
-    body = prod_api.gql("{ __schema { types { name } } }")
+    body = prod_api.gql("{ __schema { types { name } } }", key="read")
     assert body.get("data") is None and "introspection" in body["errors"][0]["message"].lower()
-    typo = prod_api.gql("{ servingModle { version } }")
+    typo = prod_api.gql("{ servingModle { version } }", key="read")
     assert "Did you mean" not in typo["errors"][0]["message"]
-    assert prod_api.client.get("/graphql", headers={"accept": "text/html"}).status_code == 404
-    served = prod_api.gql(RECOMMEND, {"u": 987654})
+    assert prod_api.client.get("/graphql", headers={"accept": "text/html"}).status_code == 405
+    served = prod_api.gql(RECOMMEND, {"u": 987654}, key="read")
     assert served["data"]["recommendations"]["fallback"] is True
-    assert prod_api.gql("{ __typename }")["data"] == {"__typename": "Query"}
+    assert prod_api.gql("{ __typename }", key="read")["data"] == {"__typename": "Query"}
 
 
 def test_dev_keeps_suggestions(api: Api) -> None:

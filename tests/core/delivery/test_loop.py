@@ -194,7 +194,7 @@ def test_record_audits_as_system_and_notifies(
 
     async def go() -> None:
         client = connect_async(loop_settings)
-        audit = AuditLog(client, max_entries=100)
+        audit = AuditLog(client, key=b"test", max_entries=100)
         await record(event, audit, notified.append)
         page = await audit.page(first=5, after=None)
         await client.aclose()
