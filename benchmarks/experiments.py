@@ -1,9 +1,10 @@
 """Benchmark of the A/B engine on the embedded Redis.
 
 Measures assignments/s, exposures/s and events/s ingested through the store with
-batching, and the time to compute results for an experiment with N exposed users
-(1M by default). Results only read the variants' running sums, so their cost does not
-grow with users or events.
+batching (users pseudonymised on the way, as in production), the time to compute
+results for an experiment with N exposed users (1M by default) and the time to erase
+one user (a full pass over the raw-event logs). Results only read the variants' running
+sums, so their cost does not grow with users or events.
 
     .venv/bin/python benchmarks/experiments.py            # 1M users
     .venv/bin/python benchmarks/experiments.py --quick    # 50k users, smaller batches
@@ -12,10 +13,12 @@ grow with users or events.
 from __future__ import annotations
 
 import argparse
+import shutil
 import statistics
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -28,6 +31,7 @@ from gbrec_core.experiments import (
     ExposureRow,
     VariantSpec,
 )
+from gbrec_core.experiments.erasure import erase_user
 from gbrec_core.experiments.hashing import gb_hash
 from gbrec_core.settings import Settings
 from gbrec_core.store import connect, stop_server
@@ -87,9 +91,24 @@ def _events(rng: np.random.Generator, users: int, n: int) -> list[Event]:
     return out
 
 
+@dataclass(frozen=True)
+class Timing:
+    """Wall time, and the CPU time each side spent: on a shared machine the wall rate
+    falls with other people's load, CPU per event much less."""
+
+    wall: float
+    client_cpu: float
+    server_cpu: float
+
+
+def _server_cpu(service: ExperimentService) -> float:
+    info = service.store.r.info("cpu")
+    return float(info["used_cpu_user"]) + float(info["used_cpu_sys"])
+
+
 def bench_events(
     service: ExperimentService, users: int, total: int, batch: int, writers: int
-) -> float:
+) -> Timing:
     """``writers`` threads (like API workers) so Python-side batch preparation overlaps
     the server's script execution."""
     rng = np.random.default_rng(1)
@@ -99,10 +118,24 @@ def bench_events(
         result = service.record_events(evs)
         assert result.rejected == 0 and result.buffered == 0
 
-    start = time.perf_counter()
+    start, cpu, server = time.perf_counter(), time.process_time(), _server_cpu(service)
     with ThreadPoolExecutor(writers) as pool:
         list(pool.map(send, batches))
-    return time.perf_counter() - start
+    return Timing(
+        time.perf_counter() - start,
+        time.process_time() - cpu,
+        _server_cpu(service) - server,
+    )
+
+
+def bench_erasure(service: ExperimentService, user: int, logged: int) -> tuple[str, str, str]:
+    """One user's erasure: state, sums and a full pass over the raw-event logs, which
+    hold ``logged`` exposures and events."""
+    start = time.perf_counter()
+    done = erase_user(service, user)
+    seconds = time.perf_counter() - start
+    label = f"erase one user ({done.raw_events} lines of {logged:,} logged)"
+    return (label, "1", f"{seconds * 1000:,.0f} ms")
 
 
 def main() -> None:
@@ -129,7 +162,9 @@ def main() -> None:
         for writers in sorted({1, args.writers}):
             t_ev = bench_events(service, users, n_events, args.batch, writers)
             label = f"events ingested (batch {args.batch}, {writers} writer(s))"
-            rows.append((label, f"{n_events:,}", _rate(n_events, t_ev)))
+            rows.append((label, f"{n_events:,}", _rate(n_events, t_ev.wall)))
+            cpu = f"{t_ev.client_cpu / n_events * 1e6:.1f} + {t_ev.server_cpu / n_events * 1e6:.1f}"
+            rows.append(("  CPU per event: client + Redis", "", f"{cpu} µs"))
         timings = []
         for _ in range(7):
             start = time.perf_counter()
@@ -143,11 +178,14 @@ def main() -> None:
                 f"{statistics.median(timings) * 1000:.1f} ms",
             )
         )
+        passes = len({1, args.writers})
+        rows.append(bench_erasure(service, users // 2, users + passes * n_events))
         mem = client.info("memory")["used_memory_human"]
         rows.append(("Redis memory after the run", "", str(mem)))
     finally:
         client.close()
         stop_server(settings)
+        shutil.rmtree(home, ignore_errors=True)  # a --quick run leaves a 58 MB AOF
 
     width = max(len(r[0]) for r in rows)
     print(f"{'measure':<{width}}  {'n':>12}  {'result':>14}")

@@ -315,6 +315,7 @@ ROOT_FIELDS = frozenset(
         "deployModel",
         "rollbackModel",
         "rebuildVectorIndex",
+        "deleteUser",
         "__schema",
         "__type",
         "__typename",

@@ -21,6 +21,7 @@ from gbrec_graphql.models.mutations import ModelMutations
 from gbrec_graphql.models.queries import ModelQueries
 from gbrec_graphql.pipeline import Pipeline
 from gbrec_graphql.recommendations.queries import RecommendationQueries
+from gbrec_graphql.users.mutations import UserMutations
 
 Query = merge_types(
     "Query",
@@ -33,7 +34,9 @@ Query = merge_types(
         AuditQueries,
     ),
 )
-Mutation = merge_types("Mutation", (ExperimentMutations, ModelMutations, IndexMutations))
+Mutation = merge_types(
+    "Mutation", (ExperimentMutations, ModelMutations, IndexMutations, UserMutations)
+)
 
 
 class GbrecSchema(strawberry.Schema):

@@ -31,6 +31,7 @@ def _register_core() -> None:
         recommend,
         retention,
         train,
+        users,
     )
 
     app.add_typer(data.app, name="data")
@@ -38,6 +39,7 @@ def _register_core() -> None:
     app.add_typer(audit.app, name="audit")
     app.add_typer(models.app, name="models")
     app.add_typer(experiments.app, name="experiments")
+    app.add_typer(users.app, name="users")
     train.register(app)
     app.command("recommend")(recommend.recommend)
     app.command("demo")(demo.demo)

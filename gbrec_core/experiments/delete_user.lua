@@ -1,19 +1,19 @@
--- ARGV[6] = user (ARGV[4], ARGV[5] unused). Subtracts the user's contribution from
--- every sum, then forgets the user.
-local uid = ARGV[6]
-local raw = redis.call('HGET', U, uid)
-if not raw then return 0 end
-local st = cmsgpack.unpack(raw)
-local A = prefix .. 'agg:' .. st[1]
-for k = 0, #kinds - 1 do
-  local ia = 4 + 2 * k
-  apply(A, k, st[3], st[ia], st[ia + 1], 0, 0)
-end
-incr(A, 'users', -1)
-incr(A, 'exposures', -st[2])
-incr(A, 'c', -st[3])
-incr(A, 'cc', -st[3] * st[3])
+-- ARGV[4] user pseudonym. Subtracts the user's contribution from every sum, then
+-- forgets the user; returns {1, exposures} when the user had state, else {0, 0}.
+local uid = ARGV[4]
+prefetch({uid})
+local st = states[uid]
+if not st then return {0, 0} end
+local zero = {st[1], 0, st[3]}
+for _ = 1, 2 * #kinds do zero[#zero + 1] = 0 end
+-- settle moves every metric from the user's state (as "before") to zeros.
+settle(zero, st)
+local h = sums(prefix .. 'agg:' .. st[1])
+incr(h, 'users', -1)
+incr(h, 'exposures', -st[2])
+incr(h, 'c', -st[3])
+incr(h, 'cc', -st[3] * st[3])
 flush_sums()
 redis.call('HDEL', U, uid)
 redis.call('DEL', prefix .. 'books:' .. uid)
-return 1
+return {1, st[2]}

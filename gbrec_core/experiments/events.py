@@ -1,4 +1,4 @@
-"""Validation of incoming events and their raw-stream encoding."""
+"""Validation of incoming events and their raw-log encoding (JSON lines)."""
 
 from __future__ import annotations
 
@@ -6,52 +6,59 @@ import math
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
+
 from gbrec_core.experiments.types import Event, EventType
 
 
 def event_problem(event: Event) -> str | None:
-    """Why ``event`` is invalid, or None when it is acceptable."""
-    if isinstance(event.user_id, bool) or not isinstance(event.user_id, int) or event.user_id < 0:
+    """Why ``event`` is invalid, or None when it is acceptable (on the ingestion hot
+    path: fields read once, the common case decided in a few comparisons)."""
+    user, t, book, value = event.user_id, event.type, event.book_id, event.value
+    if isinstance(user, bool) or not isinstance(user, int) or user < 0:
         return "user_id must be a non-negative integer"
-    if not isinstance(event.type, EventType):
-        return f"unknown event type {event.type!r}"
-    if event.book_id is not None and (isinstance(event.book_id, bool) or event.book_id < 0):
+    if not isinstance(t, EventType):
+        return f"unknown event type {t!r}"
+    if book is not None and (isinstance(book, bool) or book < 0):
         return "book_id must be a non-negative integer"
-    if event.value is not None and not math.isfinite(event.value):
+    if value is None:
+        return f"{t.value} events need a value" if t in _NEED_VALUE else None
+    if not math.isfinite(value):
         return "value must be finite"
-    if event.type in (EventType.RATING, EventType.SATISFACTION) and event.value is None:
-        return f"{event.type.value} events need a value"
-    if event.type is EventType.RATING and not 1 <= (event.value or 0) <= 5:
+    if t is EventType.RATING and not 1 <= value <= 5:
         return "RATING value must be between 1 and 5"
     return None
 
 
-RawEntry = dict[str, Any]
+_NEED_VALUE = frozenset((EventType.RATING, EventType.SATISFACTION))
 
 
-def raw_event(event: Event, now_iso: str | None = None) -> RawEntry:
-    """The event as stored in the raw stream (JSON-serialised by the store)."""
+def raw_event(event: Event, user: str, now_iso: str) -> str:
+    """The event as logged: one JSON line whose user is the pseudonym ``user``."""
     ts = event.timestamp.isoformat() if event.timestamp else now_iso
-    return {
-        "kind": event.type.value,
+    entry = {
+        "kind": event.type,
         "experiment": event.experiment_id,
-        "user": event.user_id,
+        "user": user,
         "book": event.book_id,
         "request": event.request_id,
         "value": event.value,
-        "ts": ts or datetime.now(UTC).isoformat(),
+        "ts": ts,
     }
+    return orjson.dumps(entry).decode()
 
 
 def raw_exposure(
-    experiment_id: str, variant: str, user_id: int, request_id: str, book_ids: list[int]
-) -> RawEntry:
-    return {
+    experiment_id: str, variant: str, user: str, request_id: str, book_ids: list[int]
+) -> str:
+    """An exposure as logged (``user``: the pseudonym)."""
+    entry: dict[str, Any] = {
         "kind": "EXPOSURE",
         "experiment": experiment_id,
         "variant": variant,
-        "user": user_id,
+        "user": user,
         "request": request_id,
         "books": book_ids,
         "ts": datetime.now(UTC).isoformat(),
     }
+    return orjson.dumps(entry).decode()

@@ -1,30 +1,28 @@
--- ARGV[4] stream, ARGV[5] MINID, ARGV[6] metrics, ARGV[7] precision index, ARGV[8]
--- newline-separated "user|variant|covariate|book,book,...", ARGV[9] newline-separated raw
--- JSON for the stream (or ''). Batches travel as two strings: per-argument overhead
--- dominated the cost when every field was its own argument.
-local stream, minid = ARGV[4], ARGV[5]
-local nm = tonumber(ARGV[6])
-local pk = tonumber(ARGV[7])
-local items = batch_items(ARGV[8])
-local raws = {}
-if ARGV[9] ~= '' then raws = fields(ARGV[9], '\n') end
+-- ARGV[4] log min score, ARGV[5] batch time (ms), ARGV[6] batch id, ARGV[7] number of
+-- metrics, ARGV[8] precision index, ARGV[9] newline-separated
+-- "user|variant|covariate|book,book,...", ARGV[10] newline-separated raw JSON (or '').
+-- Batches travel as two strings: per-argument overhead dominated the cost when every
+-- field was its own argument.
+local nm = tonumber(ARGV[7])
+local pk = tonumber(ARGV[8])
+local items = batch_items(ARGV[9])
 for i = 1, #items do
   local f = fields(items[i])
   local uid, variant, cov = f[1], tonumber(f[2]), tonumber(f[3])
-  local st = load_state(uid)
+  local st = states[uid]
   if st then
-    if st[1] ~= variant then incr(prefix .. 'agg:' .. variant, 'conflicts', 1) end
+    if st[1] ~= variant then incr(sums(prefix .. 'agg:' .. variant), 'conflicts', 1) end
   else
     st = {variant, 0, cov}
     for _ = 1, 2 * nm do st[#st + 1] = 0 end
-    local A0 = prefix .. 'agg:' .. variant
-    incr(A0, 'users', 1)
-    incr(A0, 'c', cov)
-    incr(A0, 'cc', cov * cov)
+    states[uid] = st
+    local h0 = sums(prefix .. 'agg:' .. variant)
+    incr(h0, 'users', 1)
+    incr(h0, 'c', cov)
+    incr(h0, 'cc', cov * cov)
   end
-  local A = prefix .. 'agg:' .. st[1]
   st[2] = st[2] + 1
-  incr(A, 'exposures', 1)
+  incr(sums(prefix .. 'agg:' .. st[1]), 'exposures', 1)
   local B = prefix .. 'books:' .. uid
   local books = {}
   for book in string.gmatch(f[4] or '', '[^,]+') do books[#books + 1] = book end
@@ -45,14 +43,11 @@ for i = 1, #items do
   end
   if shown > 0 then
     redis.call('EXPIRE', B, ttl)
-    local ia = 4 + 2 * pk
-    apply(A, pk, st[3], st[ia], st[ia + 1], st[ia], st[ia + 1] + shown)
-    st[ia + 1] = st[ia + 1] + shown
+    local ib = 5 + 2 * pk
+    st[ib] = st[ib] + shown
   end
-  save_state(uid, st)
-  if raws[i] then
-    redis.call('XADD', stream, 'MINID', '~', minid, '*', 'user', uid, 'd', raws[i])
-  end
+  dirty[uid] = true
 end
+append_log(ARGV[4], ARGV[5], ARGV[6], ARGV[10])
 finish()
 return 1

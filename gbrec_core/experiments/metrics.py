@@ -15,7 +15,7 @@ rescan raw events. Built-ins, always tracked:
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from gbrec_core.errors import InvalidInputError
 from gbrec_core.experiments.types import Event, EventType, MetricSpec
@@ -62,6 +62,11 @@ class MetricLayout:
     defs: tuple[MetricDef, ...]
     custom: tuple[MetricSpec, ...]
     positive_rating: float
+    # (type, has book, value) -> wire text: ingestion asks for a handful of distinct
+    # op lists millions of times.
+    _texts: dict[tuple[EventType, bool, float | None], str] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     @classmethod
     def build(cls, custom: tuple[MetricSpec, ...], positive_rating: float) -> MetricLayout:
@@ -85,18 +90,31 @@ class MetricLayout:
                 return i
         raise InvalidInputError(f"unknown metric {name!r}; known: {[d.name for d in self.defs]}")
 
+    def ops_text(self, t: EventType, book: int | None, value: float | None) -> str:
+        """:meth:`ops_for` in the scripts' wire form ``k,da,db,cond|...`` (memoised)."""
+        key = (t, book is not None, value)
+        text = self._texts.get(key)
+        if text is None:
+            text = "|".join(f"{k},{da!r},{db!r},{int(c)}" for k, da, db, c in self.ops_for(*key))
+            if len(self._texts) < 4096:
+                self._texts[key] = text
+        return text
+
     def ops(self, event: Event) -> list[Op]:
         """Accumulator updates for one (validated) event."""
-        t, value, book = event.type, event.value, event.book_id
+        return self.ops_for(event.type, event.book_id is not None, event.value)
+
+    def ops_for(self, t: EventType, has_book: bool, value: float | None) -> list[Op]:
+        """Accumulator updates for an event of type ``t`` (with a book or not)."""
         if t is EventType.IMPRESSION:
             ops: list[Op] = [(0, 0.0, 1.0, Cond.ALWAYS)]
         elif t is EventType.CLICK:
             ops = [(0, 1.0, 0.0, Cond.ALWAYS)]
-            if book is not None:
+            if has_book:
                 ops.append((PRECISION_INDEX, 1.0, 0.0, Cond.PRECISION_HIT))
         elif t is EventType.SATISFACTION:
             ops = [(3, float(value or 0.0), 1.0, Cond.ALWAYS)]
-        elif book is not None and value is not None and value >= self.positive_rating:
+        elif has_book and value is not None and value >= self.positive_rating:
             ops = [(PRECISION_INDEX, 1.0, 0.0, Cond.PRECISION_HIT), (2, 0.0, 1.0, Cond.RECALL)]
         else:
             ops = []

@@ -10,6 +10,7 @@ from typing import Any
 
 import redis
 
+from gbrec_core.access.pseudonyms import Pseudonymizer
 from gbrec_core.errors import (
     ExperimentError,
     GbrecError,
@@ -21,7 +22,7 @@ from gbrec_core.errors import (
 )
 from gbrec_core.experiments.analysis import compute_results
 from gbrec_core.experiments.assignment import assign, validate_spec
-from gbrec_core.experiments.buffer import PendingWrite, WriteBuffer
+from gbrec_core.experiments.buffer import WriteBuffer
 from gbrec_core.experiments.codec import results_from_json, results_to_json
 from gbrec_core.experiments.decisions import (
     Decision,
@@ -30,7 +31,7 @@ from gbrec_core.experiments.decisions import (
     decide,
     guardrail_regressions,
 )
-from gbrec_core.experiments.events import event_problem, raw_exposure
+from gbrec_core.experiments.events import event_problem
 from gbrec_core.experiments.metrics import MetricLayout
 from gbrec_core.experiments.patterns import check_patterns
 from gbrec_core.experiments.store import ExperimentStore, ExposureRow
@@ -45,7 +46,7 @@ from gbrec_core.experiments.types import (
     RouteDecision,
     Strategy,
 )
-from gbrec_core.experiments.writer import Writer, chunks, plan_events
+from gbrec_core.experiments.writer import Writer, plan_events, plan_exposures
 from gbrec_core.paging import load_page
 from gbrec_core.settings import Settings
 
@@ -68,6 +69,8 @@ class ExperimentService:
     ordinary experiments only: champion-challenger ones are decided by the delivery loop
     (``gbrec_core.delivery.loop``). ``decision_hook`` is called when a manual
     :meth:`advance` rolls a champion-challenger experiment back on a guardrail.
+    User ids are turned into keyed pseudonyms (``pseudonym``) before any write or
+    buffering; assignment alone sees the real id, as GrowthBook SDKs do.
     """
 
     def __init__(
@@ -87,7 +90,9 @@ class ExperimentService:
         self.buffer = WriteBuffer(settings.event_buffer_size)
         self.writer = Writer(self.store, self.buffer, self._resolve)
         self.decision_hook = decision_hook
+        self.pseudonym = Pseudonymizer.from_settings(settings)
         self._cache: dict[str, tuple[Experiment, float]] = {}
+        self._layouts: dict[str, tuple[ExperimentSpec, MetricLayout]] = {}
 
     # definitions -------------------------------------------------------------------------
     def create(
@@ -131,7 +136,16 @@ class ExperimentService:
             exp = self._cached(experiment_id)
         except NotFoundError:
             return None
-        return exp, layout_of(exp)
+        return exp, self._layout(exp)
+
+    def _layout(self, exp: Experiment) -> MetricLayout:
+        """The experiment's layout, kept while its spec is unchanged: the layout
+        memoises the wire text of event updates across batches."""
+        hit = self._layouts.get(exp.id)
+        if hit is None or hit[0] != exp.spec:
+            hit = (exp.spec, layout_of(exp))
+            self._layouts[exp.id] = hit
+        return hit[1]
 
     def find(
         self,
@@ -186,10 +200,7 @@ class ExperimentService:
             return _not_running(exp, 1)
         books = [int(b) for b in book_ids]
         row = ExposureRow(int(user_id), names.index(variant), float(covariate or 0.0), books)
-        raw = raw_exposure(experiment_id, variant, user_id, request_id, books)
-        write = PendingWrite("exposures", experiment_id, [raw], 1, exposures=[row])
-        _, buffered = self.writer.write([write])
-        return RecordResult(accepted=1, rejected=0, buffered=buffered)
+        return self._write_exposures(exp, [row], request_id)
 
     def record_exposures(
         self, experiment_id: str, rows: Sequence[ExposureRow], request_id: str = ""
@@ -200,19 +211,13 @@ class ExperimentService:
             raise InvalidInputError(f"variant index out of range for {experiment_id!r}")
         if exp.status is not ExperimentStatus.RUNNING:
             return _not_running(exp, len(rows))
-        writes = []
-        for part in chunks(rows):
-            raw = [
-                raw_exposure(
-                    experiment_id,
-                    exp.spec.variants[r.variant].name,
-                    r.user_id,
-                    request_id,
-                    list(r.book_ids),
-                )
-                for r in part
-            ]
-            writes.append(PendingWrite("exposures", experiment_id, raw, len(part), exposures=part))
+        return self._write_exposures(exp, rows, request_id)
+
+    def _write_exposures(
+        self, exp: Experiment, rows: Sequence[ExposureRow], request_id: str
+    ) -> RecordResult:
+        names = [v.name for v in exp.spec.variants]
+        writes = plan_exposures(exp.id, names, rows, request_id, self.pseudonym.of)
         _, buffered = self.writer.write(writes)
         return RecordResult(accepted=len(rows), rejected=0, buffered=buffered)
 
@@ -232,7 +237,7 @@ class ExperimentService:
                 groups.setdefault(ev.experiment_id, []).append(ev)
         running = self._running_ids() if None in groups else []
         tagged = sum(len(v) for k, v in groups.items() if k is not None)
-        attributed, buffered = self.writer.write(plan_events(groups, running))
+        attributed, buffered = self.writer.write(plan_events(groups, running, self.pseudonym.of))
         accepted = sum(len(v) for v in groups.values())
         unattributed = 0 if buffered or None in groups else max(tagged - attributed, 0)
         return RecordResult(accepted, len(errors), buffered, unattributed, tuple(errors))
@@ -363,15 +368,8 @@ class ExperimentService:
             raise ExperimentError(f"{exp.id!r} is {exp.status.value}, not RUNNING")
         return self.get(exp.id)
 
-    def delete_user(self, user_id: int) -> int:
-        """Privacy request: forget a user everywhere; returns raw events deleted."""
-        exps = self.find()
-        return self.store.delete_user(
-            user_id, [e.id for e in exps], {e.id: layout_of(e) for e in exps}
-        )
-
     def trim_events(self) -> int:
-        """Apply the retention policy to the raw stream now (writes also trim)."""
+        """Apply the retention to the raw-event logs now (writes also trim their own)."""
         return self.store.trim()
 
 

@@ -2,71 +2,65 @@
 
 Keys (all under ``gbrec:exp:``): ``ids`` (set), ``{<id>}:def`` (hash: spec JSON, status,
 stage, winner, decision, timestamps), the per-user/per-variant keys documented in
-:mod:`gbrec_core.experiments.lua`, ``{<id>}:snapshots`` (sorted set by time) and
-``events`` (one Stream of raw exposures/events, trimmed by MINID to the retention).
-A batch is one Lua script call, so its aggregate updates and raw-event appends (stream
-fields ``user`` and ``d``, the event as JSON) run atomically: no reader sees half a batch.
+:mod:`gbrec_core.experiments.lua`, ``{<id>}:snapshots`` (sorted set by time) and the
+raw-event logs of :mod:`gbrec_core.experiments.rawlog`. Users arrive here as pseudonyms
+(:mod:`gbrec_core.access.pseudonyms`): no Redis key or value holds a user id. A batch is
+one Lua script call, so its aggregate updates and raw-event append run atomically: no
+reader sees half a batch.
 """
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
-import orjson
 import redis
 
 from gbrec_core.experiments import lua
 from gbrec_core.experiments.codec import spec_from_json, spec_to_json
-from gbrec_core.experiments.events import RawEntry
-from gbrec_core.experiments.metrics import PRECISION_INDEX, MetricLayout, Op
+from gbrec_core.experiments.metrics import PRECISION_INDEX, MetricLayout
+from gbrec_core.experiments.rawlog import GLOBAL_LOG, RawLogs, batch_id, log_key, now_ms, raw_text
 from gbrec_core.experiments.types import Experiment, ExperimentSpec, ExperimentStatus
 from gbrec_core.store.errors import store_call
 
 PREFIX = "gbrec:exp:"
-STREAM = PREFIX + "events"
+# Erasure mark -> time of the erasure: replays of writes buffered before it skip the user.
+ERASED = PREFIX + "erased"
+
+
+def erasure_mark(pseudonym: str) -> str:
+    """What ``ERASED`` holds for an erased user: derived from the pseudonym one way, so
+    after an erasure not even the pseudonym remains in Redis."""
+    return hashlib.sha256(f"erased:{pseudonym}".encode()).hexdigest()[:32]
 
 
 @dataclass(frozen=True)
 class ExposureRow:
+    """One exposure as callers give it (``variant``: the variant's index)."""
+
     user_id: int
     variant: int
     covariate: float
     book_ids: Sequence[int]
 
 
-@dataclass(frozen=True)
-class EventRow:
-    user_id: int
-    book_id: int | None
-    ops: Sequence[Op]
+class StoredExposure(NamedTuple):
+    """An exposure ready for the store: ``user`` is the pseudonym."""
+
+    user: str
+    variant: int
+    covariate: float
+    book_ids: Sequence[int]
 
 
-_OP_TEXT: dict[Op, str] = {}
-
-
-def _op_text(op: Op) -> str:
-    """Wire form of one accumulator update; memoised because a few ops repeat endlessly
-    (float repr was a visible share of ingestion time)."""
-    text = _OP_TEXT.get(op)
-    if text is None:
-        k, da, db, cond = op
-        text = f"{k},{da!r},{db!r},{int(cond)}"
-        if len(_OP_TEXT) < 4096:
-            _OP_TEXT[op] = text
-    return text
-
-
-def _raw_arg(raw: Sequence[RawEntry], n: int) -> str:
-    """Raw entries as newline-separated JSON (JSON never contains a bare newline)."""
-    if not raw:
-        return ""
-    if len(raw) != n:
-        raise ValueError("raw entries must align with rows")
-    return "\n".join(orjson.dumps(entry).decode() for entry in raw)
+def event_line(user: str, book_id: int | None, ops: str) -> str:
+    """One event in the events script's wire form ``user|book|ops`` (``user``: the
+    pseudonym, ``ops``: :meth:`MetricLayout.ops_text`)."""
+    return f"{user}|{'' if book_id is None else book_id}|{ops}"
 
 
 def exp_prefix(experiment_id: str) -> str:
@@ -89,7 +83,7 @@ class ExperimentStore:
         history_days: float = 30.0,
     ) -> None:
         self.r = client
-        self.retention_ms = retention_days * 86_400_000
+        self.logs = RawLogs(client, retention_days * 86_400_000)
         self.history_seconds = history_days * 86_400
         self.books_ttl = books_ttl_days * 86_400
         self._exposures = client.register_script(lua.EXPOSURES)
@@ -164,62 +158,55 @@ class ExperimentStore:
         return cast(str | None, self.r.hget(exp_prefix(experiment_id) + "def", name))
 
     # writes ------------------------------------------------------------------------
-    def _base_args(self, experiment_id: str, layout: MetricLayout) -> list[Any]:
-        minid = max(int(time.time() * 1000) - self.retention_ms, 0)
-        return [exp_prefix(experiment_id), layout.kinds_arg, self.books_ttl, STREAM, minid]
+    def _script_call(self, experiment_id: str, layout: MetricLayout) -> tuple[list[str], list[Any]]:
+        """KEYS (users hash, raw log: one hash slot) and the ARGV every script shares."""
+        keys = [exp_prefix(experiment_id) + "users", log_key(experiment_id)]
+        args = [exp_prefix(experiment_id), layout.kinds_arg, self.books_ttl]
+        return keys, args
+
+    def _log_args(self) -> list[Any]:
+        return [self.logs.min_score(), now_ms(), batch_id()]
 
     @store_call("experiment store")
     def write_exposures(
         self,
         experiment_id: str,
         layout: MetricLayout,
-        rows: Sequence[ExposureRow],
-        raw: Sequence[RawEntry],
+        rows: Sequence[StoredExposure],
+        raw: Sequence[str],
     ) -> None:
-        """Apply exposures (and append ``raw``, aligned with ``rows``) in one script call."""
+        """Apply exposures (and log ``raw``, JSON lines) in one script call."""
         if not rows:
             return
         items = "\n".join(
-            f"{r.user_id}|{r.variant}|{float(r.covariate)!r}|{','.join(map(str, r.book_ids))}"
+            f"{r.user}|{r.variant}|{float(r.covariate)!r}|{','.join(map(str, r.book_ids))}"
             for r in rows
         )
-        args = [*self._base_args(experiment_id, layout), len(layout.defs), PRECISION_INDEX]
-        self._exposures(
-            keys=[exp_prefix(experiment_id) + "users"],
-            args=[*args, items, _raw_arg(raw, len(rows))],
-        )
+        keys, args = self._script_call(experiment_id, layout)
+        extra: list[Any] = [len(layout.defs), PRECISION_INDEX, items, raw_text(raw)]
+        self._exposures(keys=keys, args=[*args, *self._log_args(), *extra])
 
     @store_call("experiment store")
     def write_events(
         self,
         experiment_id: str,
         layout: MetricLayout,
-        rows: Sequence[EventRow],
-        raw: Sequence[RawEntry],
+        lines: Sequence[str],
+        raw: Sequence[str],
     ) -> int:
-        """Apply events to one experiment; returns how many were attributed to a user.
-
-        ``raw`` is aligned with ``rows`` or empty (already appended for another experiment).
+        """Apply events (:func:`event_line` each) to one experiment; returns how many
+        were attributed to a user. ``raw`` (JSON lines) is logged with the batch; empty
+        when another experiment's batch already logged these events.
         """
-        if not rows:
+        if not lines:
             return 0
-        items = "\n".join(
-            f"{r.user_id}|{'' if r.book_id is None else r.book_id}|"
-            + "|".join(map(_op_text, r.ops))
-            for r in rows
-        )
-        args = [*self._base_args(experiment_id, layout), items, _raw_arg(raw, len(rows))]
-        return int(self._events(keys=[exp_prefix(experiment_id) + "users"], args=args))
+        keys, args = self._script_call(experiment_id, layout)
+        extra = ["\n".join(lines), raw_text(raw)]
+        return int(self._events(keys=keys, args=[*args, *self._log_args(), *extra]))
 
-    @store_call("experiment store")
-    def write_raw(self, raw: Iterable[RawEntry]) -> None:
-        """Append raw entries that belong to no experiment."""
-        minid = max(int(time.time() * 1000) - self.retention_ms, 0)
-        pipe = self.r.pipeline(transaction=True)
-        for entry in raw:
-            fields = {"user": str(entry.get("user", "")), "d": orjson.dumps(entry).decode()}
-            pipe.xadd(STREAM, fields, minid=minid, approximate=True)  # type: ignore[arg-type]
-        pipe.execute()
+    def write_raw(self, raw: Iterable[str]) -> None:
+        """Log raw events that belong to no experiment."""
+        self.logs.append_global(raw)
 
     # reads -------------------------------------------------------------------------
     @store_call("experiment store")
@@ -230,33 +217,41 @@ class ExperimentStore:
         return [{k: float(x) for k, x in h.items()} for h in pipe.execute()]
 
     # retention, privacy, snapshots -------------------------------------------------------
-    @store_call("experiment store")
+    def log_keys(self) -> list[str]:
+        """Every raw-event log: one per known experiment, and the global one."""
+        return [*(log_key(i) for i in self.ids()), GLOBAL_LOG]
+
     def trim(self) -> int:
-        minid = max(int(time.time() * 1000) - self.retention_ms, 0)
-        return int(self.r.xtrim(STREAM, minid=minid, approximate=False))
+        """Apply the retention to every raw-event log now; returns batches dropped."""
+        return self.logs.trim(self.log_keys())
 
     @store_call("experiment store")
-    def delete_user(
-        self, user_id: int, experiment_ids: Iterable[str], layouts: dict[str, MetricLayout]
-    ) -> int:
-        """Remove a user's state, contribution to sums and raw events; returns deleted events."""
-        for eid in experiment_ids:
-            self._delete(
-                keys=[exp_prefix(eid) + "users"],
-                args=[*self._base_args(eid, layouts[eid]), user_id],
-            )
-        deleted, start, uid = 0, "-", str(user_id)
-        while True:
-            batch = cast(
-                list[tuple[str, dict[str, str]]],
-                self.r.xrange(STREAM, min=start, max="+", count=10_000),
-            )
-            if not batch:
-                return deleted
-            ids = [i for i, fields in batch if fields.get("user") == uid]
-            if ids:
-                deleted += int(self.r.xdel(STREAM, *ids))
-            start = "(" + batch[-1][0]
+    def erase_state(self, experiment_id: str, layout: MetricLayout, pseudonym: str) -> int | None:
+        """Subtract the user's contribution from the sums and delete their state and
+        book flags; returns the user's exposures, or None when they had no state."""
+        keys, args = self._script_call(experiment_id, layout)
+        found, exposures = self._delete(keys=keys, args=[*args, pseudonym])
+        return int(exposures) if int(found) else None
+
+    @store_call("experiment store")
+    def mark_erased(self, pseudonym: str) -> None:
+        """Remember the erasure (for as long as raw events are kept) so that another
+        process replaying writes buffered before it leaves the user out."""
+        now = time.time()
+        pipe = self.r.pipeline(transaction=True)
+        pipe.zadd(ERASED, {erasure_mark(pseudonym): now})
+        pipe.zremrangebyscore(ERASED, "-inf", f"({now - self.logs.retention_ms / 1000!r}")
+        pipe.execute()
+
+    @store_call("experiment store")
+    def erased_at(self, pseudonyms: Iterable[str]) -> dict[str, float]:
+        """When each of ``pseudonyms`` was erased (absent: never). Replays only."""
+        users = list(pseudonyms)
+        pipe = self.r.pipeline(transaction=False)
+        for user in users:
+            pipe.zscore(ERASED, erasure_mark(user))
+        found = zip(users, pipe.execute(), strict=True)
+        return {user: float(at) for user, at in found if at is not None}
 
     @store_call("experiment store")
     def add_snapshot(self, experiment_id: str, payload: str) -> None:

@@ -8,15 +8,21 @@ from datetime import UTC, datetime
 from typing import TypeVar
 
 from gbrec_core.errors import StoreDownError, UnavailableError
-from gbrec_core.experiments.buffer import PendingWrite, WriteBuffer
-from gbrec_core.experiments.events import raw_event
+from gbrec_core.experiments.buffer import PendingEvent, PendingWrite, WriteBuffer
+from gbrec_core.experiments.events import raw_event, raw_exposure
 from gbrec_core.experiments.metrics import MetricLayout
-from gbrec_core.experiments.store import EventRow, ExperimentStore
+from gbrec_core.experiments.store import (
+    ExperimentStore,
+    ExposureRow,
+    StoredExposure,
+    event_line,
+)
 from gbrec_core.experiments.types import Event, Experiment
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 Resolver = Callable[[str], tuple[Experiment, MetricLayout] | None]
+Pseudonym = Callable[[int], str]
 
 
 # One Lua call blocks Redis while it runs; 2,000 events keep that to a few tens of ms
@@ -29,26 +35,62 @@ def chunks(items: Sequence[T], size: int = MAX_BATCH) -> list[Sequence[T]]:
 
 
 def plan_events(
-    groups: dict[str | None, list[Event]], running: Sequence[str]
+    groups: dict[str | None, list[Event]], running: Sequence[str], pseudonym: Pseudonym
 ) -> list[PendingWrite]:
     """Writes of at most MAX_BATCH events per experiment; untagged events go to every
-    running experiment but are appended to the raw stream (and buffer-counted) once."""
+    running experiment but are logged (and buffer-counted) once. Users become
+    pseudonyms here, before anything is written or buffered."""
     now = datetime.now(UTC).isoformat()
     writes: list[PendingWrite] = []
     for eid, evs in groups.items():
         for part in chunks(evs):
-            raw = [raw_event(e, now) for e in part]
+            pending, raw = _pseudonymised(part, pseudonym, now)
             if eid is not None:
-                writes.append(PendingWrite("events", eid, raw, len(part), events=part))
+                writes.append(PendingWrite("events", eid, raw, len(part), events=pending))
             elif not running:
                 writes.append(PendingWrite("raw", None, raw, len(part)))
             for j, target in enumerate(running if eid is None else ()):
                 first = j == 0
                 size = len(part) if first else 0
                 writes.append(
-                    PendingWrite("events", target, raw if first else [], size, events=part)
+                    PendingWrite("events", target, raw if first else [], size, events=pending)
                 )
     return writes
+
+
+def plan_exposures(
+    experiment_id: str,
+    variants: Sequence[str],
+    rows: Sequence[ExposureRow],
+    request_id: str,
+    pseudonym: Pseudonym,
+) -> list[PendingWrite]:
+    """Writes of at most MAX_BATCH exposures, users already pseudonymised."""
+    writes: list[PendingWrite] = []
+    for part in chunks(rows):
+        stored = [
+            StoredExposure(pseudonym(r.user_id), r.variant, r.covariate, r.book_ids) for r in part
+        ]
+        raw = [
+            raw_exposure(experiment_id, variants[r.variant], s.user, request_id, list(r.book_ids))
+            for r, s in zip(part, stored, strict=True)
+        ]
+        writes.append(PendingWrite("exposures", experiment_id, raw, len(part), exposures=stored))
+    return writes
+
+
+def _pseudonymised(
+    events: Sequence[Event], pseudonym: Pseudonym, now: str
+) -> tuple[list[PendingEvent], list[str]]:
+    """The events with pseudonyms for users, and their raw-log lines (one pass: this
+    runs for every ingested event)."""
+    pending: list[PendingEvent] = []
+    raw: list[str] = []
+    for e in events:
+        user = pseudonym(e.user_id)
+        pending.append(PendingEvent(user, e.type, e.book_id, e.value))
+        raw.append(raw_event(e, user, now))
+    return pending, raw
 
 
 class Writer:
@@ -74,15 +116,29 @@ class Writer:
         if w.kind == "exposures":
             self.store.write_exposures(exp.id, layout, w.exposures, w.raw)
             return len(w.exposures)
-        rows = [EventRow(e.user_id, e.book_id, layout.ops(e)) for e in w.events]
-        return self.store.write_events(exp.id, layout, rows, w.raw)
+        text = layout.ops_text
+        lines = [event_line(u, b, text(t, b, v)) for u, t, b, v in w.events]
+        return self.store.write_events(exp.id, layout, lines, w.raw)
 
     def flush(self) -> int:
         """Replay the buffer; raises StoreDownError when Redis is still down."""
         return self.buffer.drain(self._apply_quietly)
 
     def _apply_quietly(self, w: PendingWrite) -> None:
-        self.apply(w)
+        kept = self._without_erased(w)
+        if not kept.empty:
+            self.apply(kept)
+
+    def _without_erased(self, w: PendingWrite) -> PendingWrite:
+        """A buffered write minus users erased after it was made (by any process)."""
+        dropped = 0
+        for user, at in self.store.erased_at(w.users()).items():
+            if at >= w.created:
+                w, gone = w.without(user)
+                dropped += gone
+        if dropped:
+            log.info("replay: %d buffered events of erased users left out", dropped)
+        return w
 
     def write(self, writes: Sequence[PendingWrite]) -> tuple[int, int]:
         """Apply ``writes`` in order; returns (attributed, buffered events).

@@ -183,6 +183,17 @@ class OnlineMonitor:
             self.feedback = self.feedback + result
         return result
 
+    def forget(self, request_ids: Iterable[str]) -> int:
+        """Erase the served records of ``request_ids`` (a user's erasure); returns how
+        many there were. This process's buffer is flushed first, so a record still in
+        memory cannot be written after its deletion. Blocking."""
+        ids = list(request_ids)
+        if not ids:
+            return 0
+        if self._buffer:
+            self.flush()
+        return self.store.forget(ids)
+
     # the background task -----------------------------------------------------------------------
     async def run(self, interval: float = FLUSH_SECONDS) -> None:
         """Flush every ``interval`` seconds until cancelled; never raises."""

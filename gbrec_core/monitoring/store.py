@@ -7,7 +7,7 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 from gbrec_core.monitoring import lua
-from gbrec_core.monitoring.keys import BUCKET_SECONDS, bucket_of, model_prefix
+from gbrec_core.monitoring.keys import BUCKET_SECONDS, bucket_of, model_prefix, served_key
 from gbrec_core.store.errors import store_call
 
 # One script call blocks Redis while it runs: 2,000 responses keep it to a few ms.
@@ -105,3 +105,15 @@ class OnlineStore:
             missing += lost
             total = total + Attribution(int(done[0]), int(done[1]), int(done[2]), len(lost))
         return total, missing
+
+    @store_call("online metrics store")
+    def forget(self, request_ids: Sequence[str]) -> int:
+        """Delete the served records of ``request_ids``; returns how many existed.
+
+        Records name requests, books and versions, never users: this is what erasing a
+        user means here (the hourly counts are aggregates and stay)."""
+        keys = [served_key(self.model_name, r) for r in request_ids if valid_id(r)]
+        deleted = 0
+        for start in range(0, len(keys), MAX_BATCH):  # one slot: {model} hash tag
+            deleted += int(self.redis.delete(*keys[start : start + MAX_BATCH]))
+        return deleted

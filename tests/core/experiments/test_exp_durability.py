@@ -20,6 +20,7 @@ from gbrec_core.experiments import (
     ExposureRow,
     VariantSpec,
 )
+from gbrec_core.experiments.rawlog import log_key
 from gbrec_core.settings import Settings
 from gbrec_core.store import connect, ensure_server, server_pid, stop_server
 
@@ -43,7 +44,8 @@ def test_restart_reads_back_everything(exp_settings: Settings, service: Experime
     service.create(ExperimentSpec(id="other", variants=AB))
     _populate(service, range(1, 301))
     before = service.results("dur")
-    stream_len = service.store.r.xlen("gbrec:exp:events")
+    logged = service.store.logs.events(log_key("dur"))
+    assert len(logged) == 900  # 300 exposures, 600 events
     assert stop_server(exp_settings)
 
     fresh = ExperimentService(exp_settings, connect(exp_settings))  # new server process
@@ -52,7 +54,7 @@ def test_restart_reads_back_everything(exp_settings: Settings, service: Experime
     after = fresh.results("dur")
     assert after.variants == before.variants and after.metrics == before.metrics
     assert fresh.history("dur")[0].metrics == before.metrics
-    assert fresh.store.r.xlen("gbrec:exp:events") == stream_len
+    assert fresh.store.logs.events(log_key("dur")) == logged
 
 
 def _kill(settings: Settings) -> None:
@@ -128,9 +130,10 @@ def test_retention_trims_old_raw_events(service: ExperimentService) -> None:
     r = service.store.r
     old_ms = int(time.time() * 1000) - 40 * 86_400_000  # default retention is 30 days
     for i in range(5):
-        r.xadd("gbrec:exp:events", {"user": "1", "d": "{}"}, id=f"{old_ms + i}-0")
+        r.zadd(log_key("dur"), {f"old{i}\n{{}}": old_ms + i})
     service.create(SPEC)
     _populate(service, range(1, 11))
     service.trim_events()
-    ids = [int(i.split("-")[0]) for i, _ in r.xrange("gbrec:exp:events")]
-    assert len(ids) == 30 and min(ids) > old_ms + 10
+    scores = [s for _, s in r.zrange(log_key("dur"), 0, -1, withscores=True)]
+    assert len(scores) == 2 and min(scores) > old_ms + 10  # the two batches just written
+    assert len(service.store.logs.events(log_key("dur"))) == 30

@@ -18,6 +18,8 @@ from gbrec_core.experiments import (
     Strategy,
     VariantSpec,
 )
+from gbrec_core.experiments.erasure import erase_user
+from gbrec_core.experiments.rawlog import log_key
 
 AB = (VariantSpec("control", "champion"), VariantSpec("treatment", "challenger"))
 
@@ -298,8 +300,9 @@ def test_snapshots_and_privacy_delete(service: ExperimentService) -> None:
     per_user = _satisfaction(service, "p", assigned, effect=0.0)
     first = service.results("p")
     victim = next(iter(assigned))
-    deleted = service.delete_user(victim)
-    assert deleted == len(per_user[victim]) + 1  # events + exposure
+    erased = erase_user(service, victim)
+    assert erased.raw_events == len(per_user[victim]) + 1  # events + exposure
+    assert (erased.experiments, erased.exposures, erased.snapshots) == (1, 1, 1)
     after = service.results("p")
     v = assigned[victim]
     others = _user_means({u: x for u, x in assigned.items() if u != victim}, per_user, v)
@@ -307,6 +310,8 @@ def test_snapshots_and_privacy_delete(service: ExperimentService) -> None:
     assert row.users == len(others) and row.mean == pytest.approx(others.mean())
     assert sum(x.users for x in after.variants) == len(assigned) - 1
     history = service.history("p")
-    assert [h.computed_at for h in history] == [first.computed_at, after.computed_at]
-    raw = service.store.r.xrange("gbrec:exp:events")
-    assert all(fields["user"] != str(victim) for _, fields in raw)
+    assert [h.computed_at for h in history][0::2] == [first.computed_at, after.computed_at]
+    assert history[1].variants == after.variants  # the erasure's own snapshot
+    logged = service.store.logs.events(log_key("p"))
+    assert len(logged) == 200 + sum(len(v) for v in per_user.values()) - erased.raw_events
+    assert service.pseudonym(victim) not in {e["user"] for e in logged}

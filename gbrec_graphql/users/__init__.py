@@ -1,0 +1,1 @@
+"""Users: the admin ``deleteUser`` mutation (right to erasure)."""
