@@ -82,6 +82,14 @@ class FaissShard(Shard):
     def _configure(self) -> None:
         """Apply search-time parameters (after build and after load)."""
 
+    def set_search_param(self, name: str, value: int) -> None:
+        self.config = dataclasses.replace(self.config, **{name: value})
+        if self.index is not None:
+            self._configure()
+
+    def stored_vectors(self) -> np.ndarray:
+        return np.asarray(self.index.reconstruct_n(0, self.index.ntotal), dtype=np.float32)
+
     def _add(self, vectors: np.ndarray) -> None:
         # OpenMP barriers in k-means spin badly on busy cores; small builds gain nothing.
         threads = _cpu_threads() if vectors.shape[0] >= PARALLEL_BUILD_MIN else 1
@@ -164,6 +172,17 @@ class FaissIVFShard(FaissShard):
 
         ivf = faiss.extract_index_ivf(self.index)
         ivf.nprobe = self.config.nprobe or max(1, math.ceil(ivf.nlist * self.config.probe_fraction))
+
+    def stored_vectors(self) -> np.ndarray:
+        import faiss
+
+        faiss.extract_index_ivf(self.index).make_direct_map()
+        return super().stored_vectors()
+
+    def lists(self) -> int:
+        import faiss
+
+        return int(faiss.extract_index_ivf(self.index).nlist) if self.index is not None else 1
 
     def _data_bytes(self) -> int:
         import faiss

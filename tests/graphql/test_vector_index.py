@@ -16,6 +16,8 @@ import pytest
 from starlette.testclient import TestClient
 
 from gbrec_core.access import Scope, create_key
+from gbrec_core.access.secret_keys import signing_key
+from gbrec_core.access.signing import Signer
 from gbrec_core.index import (
     EMBEDDINGS_DIR,
     build_shard,
@@ -44,12 +46,15 @@ def write_pipeline_layout(settings: Settings, version: str, ids: np.ndarray, vec
     """What the vector_index asset writes for ``version``, partition by partition."""
     root = settings.index_dir / version
     meta = {"model_version": version, "source": "als_model", "fingerprint": fingerprint(ids, vecs)}
+    signer = Signer(signing_key(settings))  # the asset signs with the deployment's key
     for shard in range(SHARDS):
         save_embeddings_shard(
-            root / EMBEDDINGS_DIR, ids, vecs, shard=shard, shards=SHARDS, meta=meta
+            root / EMBEDDINGS_DIR, ids, vecs, shard=shard, shards=SHARDS, meta=meta, signer=signer
         )
         kind = settings.index_kind
-        build_shard(root / kind, kind, ids, vecs, shard=shard, shards=SHARDS, meta=meta).close()
+        build_shard(
+            root / kind, kind, ids, vecs, shard=shard, shards=SHARDS, meta=meta, signer=signer
+        ).close()
     return root
 
 
