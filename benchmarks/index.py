@@ -106,6 +106,7 @@ def main() -> None:
     parser.add_argument("--async", dest="async_", action="store_true", help="micro-batch study")
     parser.add_argument("--quick", action="store_true", help="10k vectors, 1 shard, short runs")
     parser.add_argument("--target-recall", type=float, help="benchmark self-tuning instead")
+    parser.add_argument("--cache", help="with --target-recall: keep built indices here")
     args = parser.parse_args()
     if args.target_recall is not None:
         from tuned import run_tuned

@@ -214,7 +214,9 @@ def _drop(
 
 
 def _fit_to_k(ids: np.ndarray, scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    if ids.shape[1] >= k:
+    if ids.shape[1] == k:
+        return ids, scores  # the common case: nothing to cut or pad
+    if ids.shape[1] > k:
         return np.ascontiguousarray(ids[:, :k]), np.ascontiguousarray(scores[:, :k])
     out_ids, out_scores = _padded(ids.shape[0], k)
     out_ids[:, : ids.shape[1]] = ids

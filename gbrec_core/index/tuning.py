@@ -170,9 +170,9 @@ def tune(
     for value in ladder(index):
         index.set_search_param(name, value)
         hits = per_query_recall(index.search(q, truth.shape[1], exclude)[0], truth)
-        if _bound(hits, query_ids) >= target:
+        if group_bound(hits, query_ids) >= target:
             break
-    measured, bound = float(hits.mean()), _bound(hits, query_ids)
+    measured, bound = float(hits.mean()), group_bound(hits, query_ids)
     met = bound >= target
     if not met:
         log.warning(
@@ -188,7 +188,7 @@ def tune(
     return Tuning(target, measured, bound, name, value, int(q.shape[0]), met, seconds)
 
 
-def _bound(hits: np.ndarray, query_ids: np.ndarray) -> float:
+def group_bound(hits: np.ndarray, query_ids: np.ndarray) -> float:
     """The lower bound of the worse query group (items or fresh vectors)."""
     groups = [hits[query_ids >= 0], hits[query_ids < 0]]
     return min(lower_bound(g) for g in groups if g.size)
