@@ -93,9 +93,17 @@ class MilvusIndex(VectorIndex):
                 self._client = MilvusClient(
                     uri=uri, token=self.config.token, timeout=self.config.timeout
                 )
+                self._load_existing()
             except Exception as e:  # pymilvus raises many types; all mean "unreachable"
+                self._client = None
                 raise UnavailableError(f"cannot reach Milvus at {uri}: {e}") from e
         return self._client
+
+    def _load_existing(self) -> None:
+        """A restarted Milvus holds collections released; searching needs them loaded."""
+        name = self.config.collection
+        if self._client.has_collection(name, timeout=self.config.timeout):
+            self._client.load_collection(name, timeout=self.config.timeout)
 
     def __len__(self) -> int:
         if self._count is None:

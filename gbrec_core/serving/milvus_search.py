@@ -7,7 +7,9 @@ stopped, timeout, collection gone) the local index answers instead, the failure 
 counted (``fallbacks``, exported as ``gbrec_index_backend_fallbacks``) and logged, and
 ``vectorIndex`` reports the index as degraded with Milvus's error. For
 ``retry_seconds`` after a failure requests go straight to the local files (no timeout
-per request); then the next search reconnects and tries Milvus again.
+per request); then the next search starts a background reconnect (which reloads the
+collection, or refills it from the embeddings if the engine lost it) and Milvus
+answers again once that succeeds.
 """
 
 from __future__ import annotations
@@ -73,7 +75,7 @@ class MilvusSearch(EmbeddingSearch):
                 found = milvus.search(queries, k, exclude)
             except UnavailableError as e:
                 self._failed(e)
-                milvus.reconnect()
+                self._forget(milvus)
             else:
                 self._answered()
                 return found
@@ -97,6 +99,14 @@ class MilvusSearch(EmbeddingSearch):
             self.milvus, self.last_error = milvus, None
         finally:
             self._provisioning = False
+
+    def _forget(self, milvus: MilvusIndex) -> None:
+        """After a failure the collection is provisioned again (reconnect, reload, refill
+        if the engine lost it); an engine that kept it is only checked."""
+        with self._lock:
+            if self.milvus is milvus:
+                self.milvus = None
+        milvus.close()
 
     def _reopen_in_background(self) -> None:
         with self._lock:
