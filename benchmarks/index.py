@@ -107,6 +107,9 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="10k vectors, 1 shard, short runs")
     parser.add_argument("--target-recall", type=float, help="benchmark self-tuning instead")
     parser.add_argument("--cache", help="with --target-recall: keep built indices here")
+    parser.add_argument(
+        "--build-params", help='with --target-recall: e.g. {"ef_construction": 200}'
+    )
     args = parser.parse_args()
     if args.target_recall is not None:
         from tuned import run_tuned

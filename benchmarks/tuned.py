@@ -11,6 +11,7 @@ exact search (the ``exact`` kind and ``faiss-flat``), all on one thread.
 from __future__ import annotations
 
 import argparse
+import json
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -111,11 +112,13 @@ def bench_kind(
 
 def built(kind: str, x: np.ndarray, args: argparse.Namespace) -> ShardedIndex:
     """A tuned index of ``x`` (reused from ``--cache DIR`` when built there before)."""
-    path = Path(args.cache or ".") / f"{kind}-{x.shape[0]}-{args.target_recall}"
+    params = json.loads(args.build_params or "{}")
+    tag = "-".join(f"{k}{v}" for k, v in sorted(params.items()))
+    path = Path(args.cache or ".") / f"{kind}-{x.shape[0]}-{args.target_recall}{tag}"
     if args.cache and path.is_dir():
         index = load_index(path, mmap=False)
     else:
-        index = make_index(kind, DIM, target_recall=args.target_recall)
+        index = make_index(kind, DIM, target_recall=args.target_recall, **params)
         index.add(np.arange(x.shape[0], dtype=np.int64), x)
         if args.cache:
             index.save(path)
