@@ -76,9 +76,6 @@ class IndexManager:
         self._milvus_uri: str | None = None
         server.add_swap_listener(self._on_swap)
 
-    def version_dir(self, version: str) -> Path:
-        return self.files.version_dir(version)
-
     def path(self, version: str) -> Path:
         return self.files.path(version)
 
@@ -225,7 +222,7 @@ class IndexManager:
         if vectors is None:
             raise InvalidInputError(
                 f"model v{version} has no item vectors and the pipeline stored none "
-                f"under {self.version_dir(version) / EMBEDDINGS_DIR}"
+                f"under {self.files.version_dir(version) / EMBEDDINGS_DIR}"
             )
         return self.files.store(version, vectors.book_ids, vectors.vectors)
 
