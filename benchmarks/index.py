@@ -1,6 +1,11 @@
 """Vector-index benchmark: build time, memory, recall@10 vs exact, single/batched QPS.
 
     python benchmarks/index.py [--sizes 10000,1000000] [--shards 1,4] [--kinds ...] [--quick]
+    python benchmarks/index.py --target-recall 0.97 [--sizes 1000000] [--kinds faiss-hnsw]
+
+With ``--target-recall`` it benchmarks self-tuning instead (see ``tuned.py``): the
+parameter the build chose, the recall it measured, recall on held-out queries, and
+single-query QPS next to exact search and to the raw engine with the same parameter.
 
 Vectors are MF-like (low-rank latent factors, lognormal norms); queries come from the
 same distribution, like ALS user vectors. Milvus runs on Milvus Lite in a temp folder.
@@ -100,7 +105,17 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=3.0, help="per single-query QPS run")
     parser.add_argument("--async", dest="async_", action="store_true", help="micro-batch study")
     parser.add_argument("--quick", action="store_true", help="10k vectors, 1 shard, short runs")
+    parser.add_argument("--target-recall", type=float, help="benchmark self-tuning instead")
+    parser.add_argument("--cache", help="with --target-recall: keep built indices here")
+    parser.add_argument(
+        "--build-params", help='with --target-recall: e.g. {"ef_construction": 200}'
+    )
     args = parser.parse_args()
+    if args.target_recall is not None:
+        from tuned import run_tuned
+
+        run_tuned(args)
+        return
     if args.quick:
         args.sizes, args.shards, args.queries, args.seconds = "10000", "1", 300, 1.0
     header = ("kind", "n", "shards", "build_s", "MiB", "recall@10", "single_qps", "batch_qps")

@@ -8,7 +8,9 @@ as one index) and its books' vectors under ``<model version>/embeddings/shard-<i
 with the model version, vector source and set fingerprint in every manifest: the API
 looks up a book's query vector there and searches exactly from it if a shard breaks.
 A single-run backfill policy lets ``gbrec materialize`` build every shard in one
-step while the UI can still rebuild one shard alone.
+step while the UI can still rebuild one shard alone. Every manifest is signed with the
+deployment's signing key; each approximate shard tunes its search parameter to
+``GBREC_INDEX_TARGET_RECALL`` and the measured recall is asset metadata.
 """
 
 import dataclasses
@@ -23,6 +25,8 @@ from gbrec_assets.assets.training import model_asset_name
 from gbrec_assets.automation import downstream_condition
 from gbrec_assets.resources import GbrecSettingsResource, RegistryResource
 from gbrec_assets.retries import NETWORK_RETRY
+from gbrec_core.index.milvus import SERVING_PREFIX
+from gbrec_core.redaction import redact
 from gbrec_core.settings import Settings
 
 INDEX_KINDS: tuple[str, ...] = ("faiss-hnsw", "hnsw")
@@ -88,10 +92,12 @@ def build_vector_index_asset(settings: Settings) -> dg.AssetsDefinition:
     def _vector_index(
         context: dg.AssetExecutionContext, gbrec: GbrecSettingsResource, item_embeddings: Embeddings
     ) -> dg.MaterializeResult[None]:
+        from gbrec_core.access.secret_keys import signing_key
+        from gbrec_core.access.signing import Signer
         from gbrec_core.index import build_version_shards
 
-        emb = item_embeddings
-        root = gbrec.settings().index_dir / emb.version
+        emb, settings = item_embeddings, gbrec.settings()
+        root = settings.index_dir / emb.version
         built = build_version_shards(
             root,
             emb.book_ids,
@@ -100,7 +106,10 @@ def build_vector_index_asset(settings: Settings) -> dg.AssetsDefinition:
             shard_ids=[int(key) for key in context.partition_keys],
             kinds=INDEX_KINDS,
             meta={"model_version": emb.version, "source": emb.source},
+            signer=Signer(signing_key(settings)),
+            target_recall=settings.index_target_recall,
         )
+        tuned = {key: s["tuning"] for key, s in built.stats.items() if s.get("tuning")}
         return dg.MaterializeResult(
             metadata={
                 "version": emb.version,
@@ -110,6 +119,13 @@ def build_vector_index_asset(settings: Settings) -> dg.AssetsDefinition:
                 "fingerprint": built.fingerprint,
                 "shards_built": dg.MetadataValue.json(list(context.partition_keys)),
                 "stats": dg.MetadataValue.json(built.stats),
+                "target_recall": dg.MetadataValue.float(settings.index_target_recall),
+                "measured_recall": dg.MetadataValue.float(
+                    min((t["measured_recall"] for t in tuned.values()), default=1.0)
+                ),
+                "search_parameters": dg.MetadataValue.json(
+                    {key: f"{t['parameter']}={t['value']}" for key, t in tuned.items()}
+                ),
             }
         )
 
@@ -120,36 +136,48 @@ def build_vector_index_asset(settings: Settings) -> dg.AssetsDefinition:
     group_name="index",
     retry_policy=NETWORK_RETRY,
     automation_condition=downstream_condition(),
-    description="The registered version's item vectors in Milvus (GBREC_VECTOR_BACKEND=milvus).",
+    description="The registered version's item vectors in Milvus (GBREC_VECTOR_BACKEND=milvus): "
+    "the collection gbrec_v<version> that API processes read from a Milvus server.",
 )
 def milvus_collection(
-    context: dg.AssetExecutionContext, gbrec: GbrecSettingsResource, item_embeddings: Embeddings
+    gbrec: GbrecSettingsResource, item_embeddings: Embeddings
 ) -> dg.MaterializeResult[None]:
-    from gbrec_core.index import MilvusIndex, jsonable_stats, make_index
+    from gbrec_core.access.secret_keys import signing_key
+    from gbrec_core.access.signing import Signer
+    from gbrec_core.index import MilvusIndex, jsonable_stats, make_index, version_params
 
-    settings = gbrec.settings()
-    dim = int(item_embeddings.vectors.shape[1])
+    settings, emb = gbrec.settings(), item_embeddings
     uri = settings.resolved_milvus_uri
     if "://" not in uri:
         Path(uri).parent.mkdir(parents=True, exist_ok=True)
     index = make_index(
         "milvus",
-        dim=dim,
+        dim=int(emb.vectors.shape[1]),
         metric="ip",
         shards=settings.index_shards,
-        uri=uri,
-        collection=f"gbrec_v{item_embeddings.version}",
+        signer=Signer(signing_key(settings)),
+        **version_params(uri, emb.version),
     )
-    if context.retry_number and isinstance(index, MilvusIndex):
-        index.drop()  # a failed attempt may have inserted part of the rows
-    index.add(item_embeddings.book_ids, item_embeddings.vectors)
-    path = settings.index_dir / item_embeddings.version / "milvus"
+    assert isinstance(index, MilvusIndex)
+    index.drop()  # a re-run (or a retry after a partial insert) replaces the collection
+    index.add(emb.book_ids, emb.vectors)
+    path = settings.index_dir / emb.version / "milvus"
     index.save(path)
+    kept = [*kept_versions(index, settings.keep_versions), emb.version]
+    dropped = index.drop_retired(SERVING_PREFIX, kept)
     return dg.MaterializeResult(
         metadata={
-            "version": item_embeddings.version,
-            "uri": settings.resolved_milvus_uri,
+            "version": emb.version,
+            "uri": redact(settings.resolved_milvus_uri),
             "path": dg.MetadataValue.path(str(path)),
             "stats": dg.MetadataValue.json(jsonable_stats(index.stats())),
+            "dropped_collections": dg.MetadataValue.json(dropped),
         }
     )
+
+
+def kept_versions(index: Any, keep: int) -> list[str]:
+    """The newest ``keep`` versions that have a serving collection (GBREC_KEEP_VERSIONS)."""
+    names = [n for n in index.client.list_collections() if n.startswith(SERVING_PREFIX)]
+    versions = [n.removeprefix(SERVING_PREFIX) for n in names]
+    return sorted(versions, key=lambda v: (not v.isdigit(), int(v) if v.isdigit() else 0))[-keep:]

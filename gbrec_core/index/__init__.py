@@ -5,6 +5,9 @@
 ``load_shards(paths)`` / ``load_index(set_folder)`` open separately saved shards as
 one index; ``save_embeddings``/``load_embeddings`` keep the vectors beside it;
 ``build_version_shards`` builds chosen shards of a model version's indices and vectors.
+``make_index(..., target_recall=0.95)`` tunes the search parameter of approximate kinds
+against exact search (``tuning``); ``signer=`` signs manifests on save and ``load_*``
+functions verify them before parsing.
 """
 
 from gbrec_core.index.base import PAD_ID, PAD_SCORE, VectorIndex
@@ -25,7 +28,13 @@ from gbrec_core.index.faiss_backend import (
     FaissIVFPQConfig,
 )
 from gbrec_core.index.hnswlib_backend import HnswConfig
-from gbrec_core.index.milvus import MilvusConfig, MilvusIndex, collection_name
+from gbrec_core.index.milvus import (
+    SERVING_PREFIX,
+    MilvusConfig,
+    MilvusIndex,
+    collection_name,
+    version_params,
+)
 from gbrec_core.index.sharded import ShardedIndex
 from gbrec_core.index.shardset import (
     build_shard,
@@ -35,6 +44,7 @@ from gbrec_core.index.shardset import (
     read_shard_set,
     shard_dir_name,
 )
+from gbrec_core.index.tuning import SEARCH_PARAMS, Tuning
 from gbrec_core.index.version_build import VersionShards, build_version_shards, jsonable_stats
 
 __all__ = [
@@ -42,6 +52,8 @@ __all__ = [
     "KINDS",
     "PAD_ID",
     "PAD_SCORE",
+    "SEARCH_PARAMS",
+    "SERVING_PREFIX",
     "ExactConfig",
     "FaissFlatConfig",
     "FaissHNSWConfig",
@@ -52,6 +64,7 @@ __all__ = [
     "MilvusIndex",
     "ShardedIndex",
     "StoredEmbeddings",
+    "Tuning",
     "VectorIndex",
     "VersionShards",
     "build_shard",
@@ -69,4 +82,5 @@ __all__ = [
     "save_embeddings",
     "save_embeddings_shard",
     "shard_dir_name",
+    "version_params",
 ]

@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from gbrec_core.access.signing import Signer
 from gbrec_core.errors import IndexLoadError, InvalidInputError
 from gbrec_core.index import persistence, shardset
 
@@ -90,6 +91,7 @@ def save_embeddings_shard(
     shards: int,
     meta: Mapping[str, Any] | None = None,
     fingerprint_: str | None = None,
+    signer: Signer | None = None,
 ) -> Path:
     """Write partition ``shard`` of the full set (``book_ids``, ``vectors``) under ``folder``.
 
@@ -114,9 +116,9 @@ def save_embeddings_shard(
 
     folder = Path(folder)
     path = persistence.write_index_dir(
-        folder / shardset.shard_dir_name(shard), write, fmt=EMBEDDINGS_FORMAT
+        folder / shardset.shard_dir_name(shard), write, fmt=EMBEDDINGS_FORMAT, signer=signer
     )
-    shardset.write_shard_set(folder, kind="embeddings", shards=shards)
+    shardset.write_shard_set(folder, kind="embeddings", shards=shards, signer=signer)
     return path
 
 
@@ -127,30 +129,43 @@ def save_embeddings(
     *,
     shards: int = 1,
     meta: Mapping[str, Any] | None = None,
+    signer: Signer | None = None,
 ) -> Path:
     """Write every partition of the set (what a full rebuild does)."""
     fp = fingerprint(book_ids, vectors)
     for shard in range(shards):
         save_embeddings_shard(
-            folder, book_ids, vectors, shard=shard, shards=shards, meta=meta, fingerprint_=fp
+            folder,
+            book_ids,
+            vectors,
+            shard=shard,
+            shards=shards,
+            meta=meta,
+            fingerprint_=fp,
+            signer=signer,
         )
     return Path(folder)
 
 
-def load_embeddings(folder: str | Path, *, verify: bool = True) -> StoredEmbeddings:
+def load_embeddings(
+    folder: str | Path, *, verify: bool = True, signer: Signer | None = None
+) -> StoredEmbeddings:
     """Every partition, checksum-verified and checked to belong to one set.
 
     ``IndexLoadError`` when a partition is missing, corrupted, or from another set
-    (e.g. one shard re-materialised from newer vectors than the others).
+    (e.g. one shard re-materialised from newer vectors than the others);
+    ``SignatureError`` with ``signer`` when a manifest is unsigned or tampered with.
     """
     folder = Path(folder)
-    spec = shardset.read_shard_set(folder)
+    spec = shardset.read_shard_set(folder, signer)
     parts: list[tuple[np.ndarray, np.ndarray]] = []
     metas: list[dict[str, Any]] = []
     for number, path in enumerate(shardset.shard_paths(folder, spec)):
         if not path.is_dir():
             raise IndexLoadError(f"embeddings {folder}: partition {path.name} is missing")
-        manifest = persistence.read_manifest(path, verify=verify, fmt=EMBEDDINGS_FORMAT)
+        manifest = persistence.read_manifest(
+            path, verify=verify, fmt=EMBEDDINGS_FORMAT, signer=signer
+        )
         shardset.check_shard_meta(path, manifest, number, spec["shards"])
         try:
             ids = np.load(path / IDS_FILE, allow_pickle=False)

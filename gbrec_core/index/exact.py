@@ -54,6 +54,9 @@ class ExactShard(Shard):
                 pos[rows], scores[rows] = top_k_rows(queries[rows] @ matrix.T, k)
         return pos, scores
 
+    def stored_vectors(self) -> np.ndarray:
+        return np.asarray(self.matrix)
+
     def nbytes(self) -> int:
         return int(self.matrix.nbytes + self.ids.nbytes)
 

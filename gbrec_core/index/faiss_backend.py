@@ -11,58 +11,31 @@ import dataclasses
 import logging
 import math
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar
 
 import numpy as np
 
+from gbrec_core.index.faiss_configs import (
+    FaissFlatConfig,
+    FaissHNSWConfig,
+    FaissIVFConfig,
+    FaissIVFPQConfig,
+)
 from gbrec_core.index.shard import Shard, omp_threads
 
 log = logging.getLogger(__name__)
 
 PARALLEL_BUILD_MIN = 20_000
-
-
-@dataclasses.dataclass(frozen=True)
-class FaissFlatConfig:
-    gpu: bool = False
-
-
-@dataclasses.dataclass(frozen=True)
-class FaissIVFConfig:
-    """``nlist`` defaults to sqrt(n) of the first add; ``nprobe`` to ``probe_fraction`` of it.
-
-    IVF partitions by direction, but the inner-product winners are long vectors spread
-    over many cells, so MIPS needs a large probe fraction (0.3 gave recall@10 0.97).
-    """
-
-    nlist: int | None = None
-    nprobe: int | None = None
-    probe_fraction: float = 0.3
-    gpu: bool = False
-
-
-@dataclasses.dataclass(frozen=True)
-class FaissIVFPQConfig:
-    """Compressed kind: PQ codes of ``m`` bytes, optionally re-ranked from 8-bit scalars."""
-
-    nlist: int | None = None
-    nprobe: int | None = None
-    probe_fraction: float = 0.3
-    m: int | None = None
-    nbits: int = 8
-    refine: Literal["sq8", "none"] = "sq8"
-    refine_factor: int = 10
-    gpu: bool = False
-
-
-@dataclasses.dataclass(frozen=True)
-class FaissHNSWConfig:
-    """M=32, efSearch=64 kept recall@10 >= 0.99 on 200k MF-like vectors (docs/index.md)."""
-
-    m: int = 32
-    ef_construction: int = 80
-    ef_search: int = 64
-    gpu: bool = False  # accepted for uniformity; faiss has no GPU HNSW, so it logs and uses CPU
+__all__ = [
+    "FaissFlatConfig",
+    "FaissFlatShard",
+    "FaissHNSWConfig",
+    "FaissHNSWShard",
+    "FaissIVFConfig",
+    "FaissIVFPQConfig",
+    "FaissIVFPQShard",
+    "FaissIVFShard",
+]
 
 
 class FaissShard(Shard):
@@ -82,6 +55,14 @@ class FaissShard(Shard):
     def _configure(self) -> None:
         """Apply search-time parameters (after build and after load)."""
 
+    def set_search_param(self, name: str, value: int) -> None:
+        self.config = dataclasses.replace(self.config, **{name: value})
+        if self.index is not None:
+            self._configure()
+
+    def stored_vectors(self) -> np.ndarray:
+        return np.asarray(self.index.reconstruct_n(0, self.index.ntotal), dtype=np.float32)
+
     def _add(self, vectors: np.ndarray) -> None:
         # OpenMP barriers in k-means spin badly on busy cores; small builds gain nothing.
         threads = _cpu_threads() if vectors.shape[0] >= PARALLEL_BUILD_MIN else 1
@@ -94,8 +75,13 @@ class FaissShard(Shard):
 
     def _search(self, queries: np.ndarray, k: int, threads: int) -> tuple[np.ndarray, np.ndarray]:
         index = self._searcher()
-        with omp_threads(threads):
+        if queries.shape[0] == 1:
+            # faiss opens no parallel region for one query in these kinds; skipping the
+            # thread-count switch saves a tenth of a 1M-vector HNSW query's wrapper cost.
             scores, pos = index.search(queries, k)
+        else:
+            with omp_threads(threads):
+                scores, pos = index.search(queries, k)
         return pos.astype(np.int64, copy=False), scores
 
     def _searcher(self) -> Any:
@@ -164,6 +150,13 @@ class FaissIVFShard(FaissShard):
 
         ivf = faiss.extract_index_ivf(self.index)
         ivf.nprobe = self.config.nprobe or max(1, math.ceil(ivf.nlist * self.config.probe_fraction))
+
+    def stored_vectors(self) -> np.ndarray:
+        _ivf(self.index).make_direct_map()
+        return super().stored_vectors()
+
+    def lists(self) -> int:
+        return int(_ivf(self.index).nlist) if self.index is not None else 1
 
     def _data_bytes(self) -> int:
         import faiss
@@ -277,6 +270,12 @@ def _training_sample(vectors: np.ndarray, nlist: int) -> np.ndarray:
         return vectors
     rows = np.random.default_rng(0).choice(vectors.shape[0], limit, replace=False)
     return np.ascontiguousarray(vectors[np.sort(rows)])
+
+
+def _ivf(index: Any) -> Any:
+    import faiss
+
+    return faiss.extract_index_ivf(index)
 
 
 def _refined(config: Any) -> bool:

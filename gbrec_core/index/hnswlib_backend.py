@@ -66,6 +66,16 @@ class HnswlibShard(Shard):
                     self.index.set_ef(self.config.ef)
         return labels.astype(np.int64), (1.0 - distances).astype(np.float32)
 
+    def stored_vectors(self) -> np.ndarray:
+        found = self.index.get_items(np.arange(len(self)), return_type="numpy")
+        return np.asarray(found, dtype=np.float32).reshape(len(self), self.dim)
+
+    def set_search_param(self, name: str, value: int) -> None:
+        self.config = dataclasses.replace(self.config, **{name: value})
+        if self.index is not None:
+            with self._ef_lock:
+                self.index.set_ef(self.config.ef)
+
     def nbytes(self) -> int:
         return self.estimate_bytes(len(self), self.dim, self.config) + int(self.ids.nbytes)
 

@@ -12,8 +12,9 @@ from typing import Any, Literal
 import numpy as np
 
 from gbrec_core.errors import IndexBudgetError, InvalidInputError
-from gbrec_core.index import persistence
+from gbrec_core.index import persistence, tuning
 from gbrec_core.index.base import VectorIndex
+from gbrec_core.index.latency import LatencyRecorder
 from gbrec_core.index.shard import Shard
 
 log = logging.getLogger(__name__)
@@ -39,6 +40,7 @@ class ShardedIndex(VectorIndex):
         on_budget: OnBudget = "refuse",
         threads: int | None = None,
         batching: bool | None = None,
+        target_recall: float | None = None,
     ) -> None:
         if shards < 1:
             raise InvalidInputError(f"shards must be >= 1, got {shards}")
@@ -55,6 +57,10 @@ class ShardedIndex(VectorIndex):
         #: Caller-defined provenance saved in (and loaded from) the manifest, e.g. the
         #: model version and vector source of a pipeline-built shard.
         self.meta: dict[str, Any] = {}
+        #: Recall@10 the search parameter is tuned for after every add (None: keep it).
+        self.target_recall = tuning.checked_target(target_recall)
+        #: The last tuning run (``tuning.Tuning.as_dict``), saved in the manifest.
+        self.tuning: dict[str, Any] | None = None
         self._shard_pool: ThreadPoolExecutor | None = None
 
     def __len__(self) -> int:
@@ -72,6 +78,46 @@ class ShardedIndex(VectorIndex):
             rows = np.flatnonzero(targets == number)
             if rows.size:
                 shard.add(ids[rows], np.ascontiguousarray(vectors[rows]))
+        if self.target_recall is not None and self.tunable:
+            whole = len(self) == ids.shape[0]
+            self.tune(self.target_recall, *((ids, vectors) if whole else self.stored_vectors()))
+
+    # ---- tuning -------------------------------------------------------------------------
+    @property
+    def tunable(self) -> bool:
+        """An approximate kind holding more vectors than one answer (else it is exact)."""
+        return self.kind in tuning.SEARCH_PARAMS and len(self) > tuning.K
+
+    def tune(
+        self, target: float, ids: np.ndarray | None = None, vectors: np.ndarray | None = None
+    ) -> dict[str, Any]:
+        """Pick the cheapest search parameter reaching recall@10 ``target`` (``tuning``).
+
+        ``ids``/``vectors`` must be the whole content; by default they are read back
+        from the shards. Tuning searches do not count in the latency statistics.
+        """
+        if self.kind not in tuning.SEARCH_PARAMS:
+            raise InvalidInputError(f"the {self.kind} kind is exact; it has nothing to tune")
+        if ids is None or vectors is None:
+            ids, vectors = self.stored_vectors()
+        result = tuning.tune(self, ids, vectors, target)
+        self._latency = LatencyRecorder()
+        self.tuning = result.as_dict()
+        return self.tuning
+
+    def stored_vectors(self) -> tuple[np.ndarray, np.ndarray]:
+        """Every id and its (normalised, for cosine) vector, read back from the shards."""
+        ids = np.concatenate([s.ids for s in self.shards])
+        return ids, np.concatenate([s.stored_vectors() for s in self.shards if len(s)])
+
+    def set_search_param(self, name: str, value: int) -> None:
+        self.config = dataclasses.replace(self.config, **{name: value})
+        for shard in self.shards:
+            shard.set_search_param(name, value)
+
+    def max_lists(self) -> int:
+        """The largest IVF list count over the shards (the ``nprobe`` ceiling)."""
+        return max((int(getattr(s, "lists", lambda: 1)()) for s in self.shards), default=1)
 
     def estimate_bytes(self, n: int) -> int:
         per_shard = -(-n // len(self.shards))
@@ -153,9 +199,10 @@ class ShardedIndex(VectorIndex):
                 },
                 "build_seconds": self.build_seconds,
                 "meta": self.meta,
+                "tuning": self.tuning,
             }
 
-        return persistence.write_index_dir(Path(path), write)
+        return persistence.write_index_dir(Path(path), write, signer=self.signer)
 
     def _backend_stats(self) -> dict[str, Any]:
         return {
@@ -165,6 +212,7 @@ class ShardedIndex(VectorIndex):
             "params": dataclasses.asdict(self.config),
             "healthy": True,
             **({"meta": self.meta} if self.meta else {}),
+            **({"tuning": self.tuning} if self.tuning else {}),
         }
 
 

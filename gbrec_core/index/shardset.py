@@ -12,6 +12,7 @@ vectors than its siblings is caught at load instead of silently mixing spaces.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import uuid
@@ -21,8 +22,9 @@ from typing import Any
 
 import numpy as np
 
+from gbrec_core.access.signing import Signer
 from gbrec_core.errors import GbrecError, IndexLoadError, InvalidInputError
-from gbrec_core.index import persistence
+from gbrec_core.index import persistence, tuning
 from gbrec_core.index.base import VectorIndex
 from gbrec_core.index.factory import LOCAL_KINDS, SHARD_SET, load_index, make_index
 from gbrec_core.index.sharded import ShardedIndex
@@ -44,8 +46,11 @@ def partition_mask(ids: np.ndarray, shard: int, shards: int) -> np.ndarray:
 
 
 # ---- the set manifest --------------------------------------------------------------------------
-def write_shard_set(folder: str | Path, *, kind: str, shards: int) -> Path:
-    """Write ``folder/shards.json`` atomically (same content for every partition)."""
+def write_shard_set(
+    folder: str | Path, *, kind: str, shards: int, signer: Signer | None = None
+) -> Path:
+    """Write ``folder/shards.json`` atomically (same content for every partition),
+    signed into ``shards.sig`` with ``signer``."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     spec = {
@@ -57,16 +62,20 @@ def write_shard_set(folder: str | Path, *, kind: str, shards: int) -> Path:
         "partitioning": "id % shards",
     }
     tmp = folder / f".{SHARD_SET}.tmp-{uuid.uuid4().hex}"
-    tmp.write_text(json.dumps(spec, indent=1, sort_keys=True), encoding="utf-8")
+    persistence.write_signed(tmp, json.dumps(spec, indent=1, sort_keys=True).encode(), signer)
+    if signer is not None:
+        os.replace(persistence.signature_path(tmp), persistence.signature_path(folder / SHARD_SET))
     os.replace(tmp, folder / SHARD_SET)
     return folder / SHARD_SET
 
 
-def read_shard_set(folder: str | Path) -> dict[str, Any]:
-    """The set manifest of ``folder``; ``IndexLoadError`` if absent or malformed."""
+def read_shard_set(folder: str | Path, signer: Signer | None = None) -> dict[str, Any]:
+    """The set manifest of ``folder``; ``IndexLoadError`` if absent or malformed,
+    ``SignatureError`` (with ``signer``) if unsigned or tampered with."""
     path = Path(folder) / SHARD_SET
     try:
-        spec = json.loads(path.read_text(encoding="utf-8"))
+        payload = persistence.read_verified(path, signer, what=f"shard-set manifest {path}")
+        spec = json.loads(payload.decode("utf-8"))
     except FileNotFoundError as e:
         raise IndexLoadError(f"{folder} holds no shard set ({SHARD_SET} is missing)") from e
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
@@ -109,7 +118,11 @@ def common_fingerprint(folder: Path, metas: Sequence[Mapping[str, Any]]) -> str 
 
 # ---- loading -------------------------------------------------------------------------------------
 def load_shards(
-    paths: Sequence[str | Path], *, mmap: bool = True, verify: bool = True
+    paths: Sequence[str | Path],
+    *,
+    mmap: bool = True,
+    verify: bool = True,
+    signer: Signer | None = None,
 ) -> ShardedIndex:
     """Open separately saved index folders as one :class:`ShardedIndex`.
 
@@ -125,30 +138,41 @@ def load_shards(
         path = Path(raw)
         if not path.is_dir():
             raise IndexLoadError(f"shard folder {path} is missing")
-        part = load_index(path, mmap=mmap, verify=verify)
+        part = load_index(path, mmap=mmap, verify=verify, signer=signer)
         if not isinstance(part, ShardedIndex):
             part.close()
             raise IndexLoadError(f"{path} holds a {part.kind} index, which cannot be combined")
         parts.append(part)
     first = parts[0]
     for raw, part in zip(paths, parts, strict=True):
-        same = (part.kind, part.dim, part.metric, part.config)
-        if same != (first.kind, first.dim, first.metric, first.config):
+        same = (part.kind, part.dim, part.metric, build_params(part))
+        if same != (first.kind, first.dim, first.metric, build_params(first)):
             raise IndexLoadError(
                 f"shard {raw} ({part.kind}, dim {part.dim}, {part.metric}, {part.config}) does "
                 f"not match {paths[0]} ({first.kind}, dim {first.dim}, {first.metric}, "
                 f"{first.config})"
             )
     combined = ShardedIndex(first.shard_cls, first.config, first.dim, first.metric, 1)
+    combined.signer = signer
     combined.shards = [shard for part in parts for shard in part.shards]
     ids = np.concatenate([s.ids for s in combined.shards])
     if np.unique(ids).shape[0] != ids.shape[0]:
         raise IndexLoadError("the shard folders share ids; they are not one partitioned set")
     combined.build_seconds = sum(p.build_seconds for p in parts)
+    combined.tuning = tuning.combine([p.tuning for p in parts if p.tuning])
     return combined
 
 
-def load_shard_set(folder: str | Path, *, mmap: bool = True, verify: bool = True) -> ShardedIndex:
+def build_params(index: ShardedIndex) -> dict[str, Any]:
+    """The config without the search-time parameter, which each shard tunes for itself."""
+    params = dataclasses.asdict(index.config)
+    params.pop(tuning.SEARCH_PARAMS.get(index.kind, ""), None)
+    return params
+
+
+def load_shard_set(
+    folder: str | Path, *, mmap: bool = True, verify: bool = True, signer: Signer | None = None
+) -> ShardedIndex:
     """Open the shards listed in ``folder/shards.json`` as one index (``load_index`` does this).
 
     Beyond :func:`load_shards`: each shard must sit at its recorded position and all
@@ -156,17 +180,17 @@ def load_shard_set(folder: str | Path, *, mmap: bool = True, verify: bool = True
     provenance (model_version, source, fingerprint).
     """
     folder = Path(folder)
-    spec = read_shard_set(folder)
+    spec = read_shard_set(folder, signer)
     paths = shard_paths(folder, spec)
     metas = []
     for number, path in enumerate(paths):
         if not path.is_dir():
             raise IndexLoadError(f"shard folder {path} is missing")
-        manifest = persistence.read_manifest(path, verify=False)
+        manifest = persistence.read_manifest(path, verify=False, signer=signer)
         check_shard_meta(path, manifest, number, spec["shards"])
         metas.append(manifest.get("meta") or {})
     common_fingerprint(folder, metas)
-    index = load_shards(paths, mmap=mmap, verify=verify)
+    index = load_shards(paths, mmap=mmap, verify=verify, signer=signer)
     try:
         _check_partitioning(folder, index, spec["shards"])
     except IndexLoadError:
@@ -194,12 +218,14 @@ def build_shard(
     shards: int,
     meta: Mapping[str, Any] | None = None,
     metric: str = "ip",
+    signer: Signer | None = None,
     **params: Any,
 ) -> VectorIndex:
     """Build and save partition ``shard`` of the set (ids ``% shards == shard``).
 
-    Writes ``folder/shard-<shard>`` atomically and the set manifest; returns the
-    built one-shard index (the caller closes it).
+    Writes ``folder/shard-<shard>`` atomically and the set manifest (both signed with
+    ``signer``); returns the built one-shard index (the caller closes it). ``params``
+    go to ``make_index`` (e.g. ``target_recall``: this partition tunes for itself).
     """
     if kind not in LOCAL_KINDS:
         raise InvalidInputError(
@@ -207,7 +233,8 @@ def build_shard(
         )
     ids = np.asarray(book_ids, dtype=np.int64)
     mask = partition_mask(ids, shard, shards)
-    index = make_index(kind, dim=int(np.shape(vectors)[1]), metric=metric, **params)
+    dim = int(np.shape(vectors)[1])
+    index = make_index(kind, dim=dim, metric=metric, signer=signer, **params)
     try:
         index.add(ids[mask], np.asarray(vectors, dtype=np.float32)[mask])
         assert isinstance(index, ShardedIndex)
@@ -215,7 +242,7 @@ def build_shard(
             Path(folder) / shard_dir_name(shard),
             meta={**dict(meta or {}), "shard": shard, "shards": shards, "total": int(ids.size)},
         )
-        write_shard_set(folder, kind=kind, shards=shards)
+        write_shard_set(folder, kind=kind, shards=shards, signer=signer)
     except GbrecError:
         index.close()
         raise
@@ -231,6 +258,7 @@ def build_shard_set(
     shards: int,
     meta: Mapping[str, Any] | None = None,
     metric: str = "ip",
+    signer: Signer | None = None,
     **params: Any,
 ) -> ShardedIndex:
     """Build every partition (a full rebuild) and return them opened as one index."""
@@ -244,6 +272,7 @@ def build_shard_set(
             shards=shards,
             meta=meta,
             metric=metric,
+            signer=signer,
             **params,
         ).close()
-    return load_shard_set(folder)
+    return load_shard_set(folder, signer=signer)

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from gbrec_core.access.signing import Signer
 from gbrec_core.index.embeddings import EMBEDDINGS_DIR, fingerprint, save_embeddings_shard
 from gbrec_core.index.shardset import build_shard, shard_dir_name
 
@@ -42,6 +43,8 @@ def build_version_shards(
     shard_ids: Sequence[int],
     kinds: Sequence[str],
     meta: Mapping[str, Any],
+    signer: Signer | None = None,
+    target_recall: float | None = None,
 ) -> VersionShards:
     """Write the embeddings and every ``kinds`` index of each shard in ``shard_ids``.
 
@@ -49,6 +52,8 @@ def build_version_shards(
     shard keeps only its own rows. ``meta`` (model version, vector source) is recorded
     in every manifest together with the set fingerprint. ``InvalidInputError`` when a
     shard id is outside ``[0, shards)`` or the ids and vectors do not match.
+    ``signer`` signs every manifest; ``target_recall`` tunes each approximate shard
+    (``stats`` then carries its ``tuning``).
     """
     root = Path(root)
     fp = fingerprint(book_ids, vectors)
@@ -63,10 +68,21 @@ def build_version_shards(
             shards=shards,
             meta=stamped,
             fingerprint_=fp,
+            signer=signer,
         )
         for kind in kinds:
-            stats[f"{kind}/{shard_dir_name(shard)}"] = _build_kind(
-                root / kind, kind, book_ids, vectors, shard=shard, shards=shards, meta=stamped
+            stats[f"{kind}/{shard_dir_name(shard)}"] = jsonable_stats(
+                _build_kind(
+                    root / kind,
+                    kind,
+                    book_ids,
+                    vectors,
+                    shard=shard,
+                    shards=shards,
+                    meta=stamped,
+                    signer=signer,
+                    target_recall=target_recall,
+                )
             )
     return VersionShards(fingerprint=fp, stats=stats)
 
@@ -80,11 +96,23 @@ def _build_kind(
     shard: int,
     shards: int,
     meta: Mapping[str, Any],
+    signer: Signer | None,
+    target_recall: float | None,
 ) -> dict[str, Any]:
     """Build and save one shard of one kind; its stats, with the index closed."""
-    index = build_shard(folder, kind, book_ids, vectors, shard=shard, shards=shards, meta=meta)
+    index = build_shard(
+        folder,
+        kind,
+        book_ids,
+        vectors,
+        shard=shard,
+        shards=shards,
+        meta=meta,
+        signer=signer,
+        target_recall=target_recall,
+    )
     try:
-        return jsonable_stats(index.stats())
+        return index.stats()
     finally:
         index.close()
 

@@ -34,7 +34,7 @@ class EmbeddingSearch:
         query = self.embeddings.vector_of(book_id)
         if query is None:
             return None
-        ids, scores = self.index.search(query, k, exclude=[np.array([book_id], dtype=np.int64)])
+        ids, scores = self.search(query, k, exclude=[np.array([book_id], dtype=np.int64)])
         keep = ids[0] >= 0
         return [(int(i), float(s)) for i, s in zip(ids[0][keep], scores[0][keep], strict=True)]
 

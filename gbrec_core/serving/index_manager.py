@@ -15,6 +15,13 @@ It serves the pipeline's index of the serving version: the shard set the
 This runs at start and again, in the background, after every model swap (deploy,
 rollback, the champion watcher). The index is attached to the ModelServer for its
 version only, so a just-swapped version is answered by its model until it is ready.
+
+Every folder is signed and verified (``index_files``): a folder whose signature is
+missing or wrong is refused (``SignatureError``, counted as ``signature_failures``);
+if it belongs to the version already being served, the index in memory keeps
+serving, otherwise the version degrades as in 2 and the rebuild replaces the folder.
+With ``GBREC_VECTOR_BACKEND=milvus`` the searches go to the version's Milvus
+collection, with the local index as the counted fallback (``milvus_search``).
 """
 
 from __future__ import annotations
@@ -22,24 +29,28 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from gbrec_core.errors import GbrecError, IndexLoadError, InvalidInputError, UnavailableError
-from gbrec_core.index import (
-    EMBEDDINGS_DIR,
-    StoredEmbeddings,
-    build_shard_set,
-    load_embeddings,
-    load_index,
-    make_index,
-    read_shard_set,
-    save_embeddings,
+from gbrec_core.errors import (
+    GbrecError,
+    IndexLoadError,
+    InvalidInputError,
+    SignatureError,
+    UnavailableError,
 )
-from gbrec_core.index.factory import SHARD_SET
+from gbrec_core.index import EMBEDDINGS_DIR, StoredEmbeddings, make_index
+from gbrec_core.serving import milvus_provision
 from gbrec_core.serving.embedding_search import EmbeddingSearch
-from gbrec_core.serving.index_info import DEGRADED, HEALTHY, IndexBuildInfo, VectorIndexStatus
+from gbrec_core.serving.index_files import IndexFiles
+from gbrec_core.serving.index_info import (
+    DEGRADED,
+    HEALTHY,
+    IndexBuildInfo,
+    VectorIndexStatus,
+    serving_stats,
+)
+from gbrec_core.serving.milvus_search import MilvusSearch
 from gbrec_core.serving.server import ModelServer
 from gbrec_core.serving.types import FALLBACK_VERSION
 from gbrec_core.settings import Settings
@@ -51,6 +62,7 @@ class IndexManager:
     def __init__(self, settings: Settings, server: ModelServer) -> None:
         self.settings = settings
         self.server = server
+        self.files = IndexFiles(settings)
         self.index: EmbeddingSearch | None = None
         self.info: IndexBuildInfo | None = None
         self.last_error: str | None = None
@@ -61,13 +73,11 @@ class IndexManager:
         self._closed = False
         #: Rebuild a broken index in the background by itself (else only on rebuild()).
         self.auto_rebuild = True
+        self._milvus_uri: str | None = None
         server.add_swap_listener(self._on_swap)
 
-    def version_dir(self, version: str) -> Path:
-        return self.settings.index_dir / version
-
     def path(self, version: str) -> Path:
-        return self.version_dir(version) / self.settings.index_kind
+        return self.files.path(version)
 
     # ---- public ---------------------------------------------------------------------------------
     def ensure(self) -> IndexBuildInfo | None:
@@ -83,7 +93,8 @@ class IndexManager:
         """Rebuild the serving version's index from its stored embeddings (or the bundle's)."""
         with self._lock:
             version = self._serving()
-            return self._build(version, self._stored(version) or self._from_bundle(version))
+            stored = self.files.stored(version) or self._from_bundle(version)
+            return self._build(version, stored)
 
     @property
     def rebuilding(self) -> bool:
@@ -103,20 +114,12 @@ class IndexManager:
 
     def stats(self) -> dict[str, Any]:
         search, info = self.index, self.info
+        extra = {"signature_failures": self.files.signature_failures, "rebuilding": self.rebuilding}
         if search is None or info is None:
             if self.last_error is None:
-                return {}
-            return {"healthy": False, "rebuilding": self.rebuilding, "error": self.last_error}
-        return {
-            **search.stats(),
-            "healthy": info.state == HEALTHY,
-            "state": info.state,
-            "model_version": info.version,
-            "vector_source": info.vector_source,
-            "built_by": info.built_by,
-            "error": info.error,
-            "rebuilding": self.rebuilding,
-        }
+                return {"signature_failures": self.files.signature_failures}
+            return {"healthy": False, "error": self.last_error, **extra}
+        return {**serving_stats(search.stats(), info), **extra}
 
     def status(self) -> VectorIndexStatus:
         """What a client sees of the index (``vectorIndex`` in the API)."""
@@ -127,28 +130,40 @@ class IndexManager:
         self.wait_idle(30.0)
         if self.index is not None:
             self.index.close()
+        if self._milvus_uri is not None:
+            milvus_provision.release_private(self._milvus_uri)
 
     # ---- the decision (module docstring) -----------------------------------------------------
     def _activate(self, version: str) -> IndexBuildInfo:
         with self._lock:
-            stored = self._stored(version)
-            if stored is not None and _has_index(self.path(version)):
+            stored = self.files.stored(version)
+            if stored is not None and self.files.has_index(version):
                 return self._open(version, stored)
             return self._build(version, stored or self._from_bundle(version))
 
     def _open(self, version: str, stored: StoredEmbeddings) -> IndexBuildInfo:
         started = time.perf_counter()
-        path = self.path(version)
         try:
-            index = load_index(path)
-            built_from = getattr(index, "meta", {}).get("fingerprint")
-            if built_from not in (None, stored.fingerprint):
-                index.close()
-                raise IndexLoadError(f"{path} was built from other vectors than the stored ones")
+            index = self.files.open(version, stored)
+        except SignatureError as e:
+            if self._serving_healthy(version):
+                self.last_error = str(e)
+                assert self.info is not None
+                return self.info  # the verified index in memory keeps serving
+            return self._degrade(version, stored, e)
         except IndexLoadError as e:
             return self._degrade(version, stored, e)
         search = EmbeddingSearch(index, stored)
         return self._install(search, version, time.perf_counter() - started, from_disk=True)
+
+    def _serving_healthy(self, version: str) -> bool:
+        info = self.info
+        return (
+            self.index is not None
+            and info is not None
+            and info.version == version
+            and (info.state == HEALTHY)
+        )
 
     def _degrade(self, version: str, stored: StoredEmbeddings, error: Exception) -> IndexBuildInfo:
         log.error(
@@ -186,57 +201,30 @@ class IndexManager:
 
     def _build(self, version: str, stored: StoredEmbeddings) -> IndexBuildInfo:
         started = time.perf_counter()
-        meta = {
-            "model_version": stored.model_version or version,
-            "source": stored.source or f"v{version}",
-            "fingerprint": stored.fingerprint,
-            "built_by": "api",
-        }
-        index = build_shard_set(
-            self.path(version),
-            self.settings.index_kind,
-            stored.book_ids,
-            stored.vectors,
-            shards=self._shard_count(version),
-            meta=meta,
-        )
-        search = EmbeddingSearch(index, stored)
+        search = EmbeddingSearch(self.files.build(version, stored), stored)
         return self._install(search, version, time.perf_counter() - started, from_disk=False)
 
     # ---- helpers ------------------------------------------------------------------------------
-    def _shard_count(self, version: str) -> int:
-        """Keep the pipeline's partitioning (one Dagster partition per shard) when known."""
-        for folder in (self.path(version), self.version_dir(version) / EMBEDDINGS_DIR):
-            try:
-                return int(read_shard_set(folder)["shards"])
-            except IndexLoadError:
-                continue
-        return self.settings.index_shards
-
-    def _stored(self, version: str) -> StoredEmbeddings | None:
-        folder = self.version_dir(version) / EMBEDDINGS_DIR
-        if not (folder / SHARD_SET).is_file():
-            return None
-        try:
-            return load_embeddings(folder)
-        except IndexLoadError as e:
-            self.last_error = str(e)
-            log.error("stored embeddings of v%s are unusable (%s); using the bundle's", version, e)
-            return None
+    def _with_backend(self, search: EmbeddingSearch, version: str) -> EmbeddingSearch:
+        """The Milvus-first search when ``GBREC_VECTOR_BACKEND=milvus``, else ``search``."""
+        if self.settings.vector_backend != "milvus":
+            return search
+        if self._milvus_uri is None:
+            self._milvus_uri = milvus_provision.serving_uri(self.settings)
+        uri, stored = self._milvus_uri, search.embeddings
+        private = not milvus_provision.is_server(uri)
+        return MilvusSearch(
+            lambda: milvus_provision.provision(uri, version, stored), search, retire=private
+        ).start()
 
     def _from_bundle(self, version: str) -> StoredEmbeddings:
         vectors = self.server.ensure_loaded(version).bundle.item_vectors
         if vectors is None:
             raise InvalidInputError(
                 f"model v{version} has no item vectors and the pipeline stored none "
-                f"under {self.version_dir(version) / EMBEDDINGS_DIR}"
+                f"under {self.files.version_dir(version) / EMBEDDINGS_DIR}"
             )
-        folder = self.version_dir(version) / EMBEDDINGS_DIR
-        meta = {"model_version": version, "source": f"v{version}", "built_by": "api"}
-        save_embeddings(
-            folder, vectors.book_ids, vectors.vectors, shards=self.settings.index_shards, meta=meta
-        )
-        return load_embeddings(folder)
+        return self.files.store(version, vectors.book_ids, vectors.vectors)
 
     def _install(
         self,
@@ -248,24 +236,21 @@ class IndexManager:
         state: str = HEALTHY,
         error: str | None = None,
     ) -> IndexBuildInfo:
-        stats = search.stats()
-        meta = stats.get("meta") or {}
+        search = self._with_backend(search, version)
         old, self.index = self.index, search
         self.server.attach_index(search, version)
+        if isinstance(old, MilvusSearch) and self.info is not None:
+            old.retire = old.retire and self.info.version != version  # same collection: keep
         if old is not None and old is not search:
             old.close()
-        self.info = IndexBuildInfo(
+        self.info = IndexBuildInfo.of(
+            search.stats(),
+            len(search),
             version=version,
-            kind=str(stats.get("kind")),
-            shards=int(stats.get("shards", 1)),
-            vectors=len(search),
-            dim=int(stats["dim"]),
             seconds=seconds,
             loaded_from_disk=from_disk,
             path=self.path(version),
-            at=datetime.now(UTC),
             vector_source=search.embeddings.source,
-            built_by=str(meta.get("built_by", "pipeline")),
             state=state,
             error=error,
         )
@@ -310,7 +295,3 @@ class IndexManager:
             self._workers = [w for w in self._workers if w.is_alive()]
             self._workers.append(worker)
             worker.start()
-
-
-def _has_index(path: Path) -> bool:
-    return (path / SHARD_SET).is_file() or (path / "manifest.json").is_file()

@@ -35,6 +35,30 @@ class VectorIndexStats:
     )
     rebuilding: bool
     error: str | None
+    target_recall: float | None = strawberry.field(
+        description="Recall@10 the search parameter was tuned for (GBREC_INDEX_TARGET_RECALL)."
+    )
+    measured_recall: float | None = strawberry.field(
+        description="Recall@10 against exact search measured at build time (worst shard)."
+    )
+    search_parameter: str | None = strawberry.field(
+        description="The tuned search parameter, e.g. ef_search=20; null for exact kinds."
+    )
+    backend_healthy: bool | None = strawberry.field(
+        description="Milvus backend: whether it answers (null for local backends)."
+    )
+    backend_latency_ms: float | None = strawberry.field(
+        description="Milvus backend: round trip of a health probe, in milliseconds."
+    )
+    backend_queries: int = strawberry.field(
+        description="Milvus backend: similar-book searches Milvus answered."
+    )
+    backend_fallbacks: int = strawberry.field(
+        description="Milvus backend: searches the local index answered because Milvus could not."
+    )
+    signature_failures: int = strawberry.field(
+        description="Index folders refused because their signature was missing or wrong."
+    )
 
     @classmethod
     def from_domain(cls, status: VectorIndexStatus) -> VectorIndexStats:

@@ -117,3 +117,24 @@ def test_milvus_collection_asset_with_milvus_lite(tmp_path: Path) -> None:
     )
     stats = result.metadata["stats"].value  # type: ignore[index,union-attr]
     assert stats["vectors"] == 40 and stats["collection"] == "gbrec_v3"
+
+
+def test_milvus_collection_asset_drops_retired_collections(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import numpy as np
+
+    from gbrec_assets.assets.index import Embeddings, milvus_collection
+    from gbrec_assets.resources import GbrecSettingsResource
+
+    monkeypatch.setenv("GBREC_KEEP_VERSIONS", "2")  # read from the environment by the asset
+    settings = Settings(home=tmp_path, vector_backend="milvus", index_shards=1)
+    vectors = np.random.default_rng(1).random((20, 4), dtype=np.float32)
+    dropped = []
+    for version in ("1", "2", "3"):
+        emb = Embeddings(version, f"v{version}", np.arange(1, 21, dtype=np.int64), vectors)
+        result = milvus_collection(
+            gbrec=GbrecSettingsResource.from_settings(settings), item_embeddings=emb
+        )
+        dropped.append(result.metadata["dropped_collections"].value)  # type: ignore[index,union-attr]
+    assert dropped == [[], [], ["gbrec_v1"]]

@@ -321,3 +321,27 @@ def test_recall_plot_is_markdown_with_the_png_inline(
     assert prefix in plot.md_str and plot.md_str.endswith(")")
     png = base64.b64decode(plot.md_str.split(prefix, 1)[1][:-1])
     assert png.startswith(b"\x89PNG\r\n\x1a\n") and len(png) < 200_000
+
+
+def test_vector_index_is_signed_and_tuned(built: tuple[Settings, Any, MaterializeOutcome]) -> None:
+    from gbrec_core.access.secret_keys import signing_key
+    from gbrec_core.access.signing import Signer
+    from gbrec_core.errors import SignatureError
+
+    settings, instance, _ = built
+    champion = ModelRegistry(settings).champion()
+    assert champion is not None
+    path = settings.index_dir / champion.version / "faiss-hnsw"
+    index = load_index(path, signer=Signer(signing_key(settings)))
+    tuning = index.stats()["tuning"]
+    assert tuning["target_recall"] == settings.index_target_recall and tuning["met"]
+    index.close()
+    with pytest.raises(SignatureError):
+        load_index(path, signer=Signer(b"another deployment's key"))
+    event = instance.get_latest_materialization_event(dg.AssetKey("vector_index"))
+    metadata = event.asset_materialization.metadata
+    assert metadata["measured_recall"].value >= settings.index_target_recall
+    assert metadata["target_recall"].value == settings.index_target_recall
+    assert all(
+        v.startswith(("ef_search=", "ef=")) for v in metadata["search_parameters"].value.values()
+    )

@@ -16,11 +16,14 @@ import pytest
 from starlette.testclient import TestClient
 
 from gbrec_core.access import Scope, create_key
+from gbrec_core.access.secret_keys import signing_key
+from gbrec_core.access.signing import Signer
 from gbrec_core.index import (
     EMBEDDINGS_DIR,
     build_shard,
     fingerprint,
     load_embeddings,
+    load_index,
     make_index,
     save_embeddings_shard,
 )
@@ -44,12 +47,15 @@ def write_pipeline_layout(settings: Settings, version: str, ids: np.ndarray, vec
     """What the vector_index asset writes for ``version``, partition by partition."""
     root = settings.index_dir / version
     meta = {"model_version": version, "source": "als_model", "fingerprint": fingerprint(ids, vecs)}
+    signer = Signer(signing_key(settings))  # the asset signs with the deployment's key
     for shard in range(SHARDS):
         save_embeddings_shard(
-            root / EMBEDDINGS_DIR, ids, vecs, shard=shard, shards=SHARDS, meta=meta
+            root / EMBEDDINGS_DIR, ids, vecs, shard=shard, shards=SHARDS, meta=meta, signer=signer
         )
         kind = settings.index_kind
-        build_shard(root / kind, kind, ids, vecs, shard=shard, shards=SHARDS, meta=meta).close()
+        build_shard(
+            root / kind, kind, ids, vecs, shard=shard, shards=SHARDS, meta=meta, signer=signer
+        ).close()
     return root
 
 
@@ -170,3 +176,49 @@ def test_corrupted_shard_is_rebuilt_in_the_background(index_api: Api) -> None:
     assert info["state"] == "healthy" and not info["rebuilding"] and info["kind"] == "faiss-flat"
     assert info["vectorSource"] == "als_model"
     assert_served_exactly(index_api, "2", BOOKS[:2])
+
+
+SIGNED = "{ vectorIndex { state error builtBy kind signatureFailures } }"
+
+
+def tamper_manifest(api: Api, version: str, shard: int) -> None:
+    """Edit a recorded value in a shard manifest, leaving its (now wrong) signature."""
+    folder = api.settings.index_dir / version / api.settings.index_kind / f"shard-{shard}"
+    manifest = folder / "manifest.json"
+    manifest.write_text(manifest.read_text().replace('"build_seconds": ', '"build_seconds": 1'))
+
+
+def test_tampered_manifest_is_refused_and_the_verified_index_keeps_serving(
+    index_api: Api,
+) -> None:
+    manager = index_api.client.app.state.services.indexes  # type: ignore[attr-defined]
+    serving = manager.index
+    before = index_api.gql(SIGNED)["data"]["vectorIndex"]
+    tamper_manifest(index_api, "2", 1)
+    assert manager.ensure() is not None  # re-opens v2's folder: refused, memory's index stays
+    after = index_api.gql(SIGNED)["data"]["vectorIndex"]
+    assert after["signatureFailures"] == before["signatureFailures"] + 1
+    assert after["state"] == "healthy" and manager.index is serving
+    assert_served_exactly(index_api, "2", BOOKS[:2])
+
+
+def test_tampered_manifest_of_a_new_version_degrades_and_is_rebuilt_signed(
+    index_api: Api,
+) -> None:
+    manager = index_api.client.app.state.services.indexes  # type: ignore[attr-defined]
+    manager.auto_rebuild = False
+    try:
+        swap_to(index_api, "1")
+        tamper_manifest(index_api, "2", 0)
+        swap_to(index_api, "2")
+        info = index_api.gql(SIGNED)["data"]["vectorIndex"]
+        assert info["state"] == "degraded" and "wrong signature" in info["error"]
+        assert info["kind"] == "exact"  # over the (verified) stored embeddings
+        assert_served_exactly(index_api, "2", BOOKS[:2])
+        index_api.gql(REBUILD, key="admin")
+    finally:
+        manager.auto_rebuild = True
+    info = index_api.gql(SIGNED)["data"]["vectorIndex"]
+    assert info["state"] == "healthy" and info["builtBy"] == "api"
+    signer = Signer(signing_key(index_api.settings))
+    load_index(index_api.settings.index_dir / "2" / index_api.settings.index_kind, signer=signer)
