@@ -122,6 +122,10 @@ def prepare(home: Path, scale: str) -> dict[str, str]:
     version = registry.register(registry.log_training_run(model, {"ndcg": 0.1}, {}, fp)).version
     registry.promote(version, force=True)
     env["USERS"] = json.dumps(sorted(set(ratings["user_id"].astype(int).tolist()))[:5000])
+    from gbrec_core.access import Scope, create_key
+    from gbrec_core.store import connect
+
+    env["READ_KEY"] = create_key(connect(settings), Scope.READ).key  # production needs one
     return env
 
 
@@ -183,8 +187,10 @@ def measure(
 ) -> tuple[Result, str]:
     async def run() -> tuple[Result, str]:
         if args.client == "httpx":
-            return await httpx_load(port, users, args.total, args.seconds, args.clients), "?"
-        built = requests_for(users, port)
+            return await httpx_load(
+                port, users, args.total, args.seconds, args.clients, args.read_key
+            ), "?"
+        built = requests_for(users, port, args.read_key)
         conns = await balanced(port, built, args.clients, workers)
         try:
             await lean_load(conns, built, 300, 10)  # warm-up
@@ -227,6 +233,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         env = prepare(Path(tmp), args.scale)
         users = json.loads(env.pop("USERS"))
+        args.read_key = env.pop("READ_KEY")
         body = Path(tmp) / "body.json"
         targets = {"graphql recommendations": (GRAPHQL_TARGET, env)}
         targets["bare starlette"] = (BARE_TARGET, {"GBREC_BENCH_BODY": str(body)})
@@ -251,7 +258,8 @@ def main() -> None:
                         if not body.exists():
                             payload = {"query": QUERY, "variables": {"u": users[0]}}
                             url = f"http://127.0.0.1:{port}/graphql"
-                            body.write_bytes(httpx.post(url, json=payload).content)
+                            auth = {"X-API-Key": args.read_key}
+                            body.write_bytes(httpx.post(url, json=payload, headers=auth).content)
                         loads.append(os.getloadavg()[0])
                         try:
                             result, where = measure(port, users, args, n)

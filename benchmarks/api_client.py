@@ -26,13 +26,15 @@ Result = tuple[float, np.ndarray, int]  # QPS, latencies in ms, failures
 Conn = tuple[asyncio.StreamReader, asyncio.StreamWriter]
 
 
-def requests_for(users: list[int], port: int) -> list[bytes]:
-    """Pre-built HTTP/1.1 keep-alive POSTs, one per user (the bare endpoint ignores them)."""
+def requests_for(users: list[int], port: int, key: str = "") -> list[bytes]:
+    """Pre-built HTTP/1.1 keep-alive POSTs, one per user, with the read key production
+    mode requires (the bare endpoint ignores both)."""
     built = []
+    auth = f"X-API-Key: {key}\r\n" if key else ""
     for user in users[:1000]:
         body = orjson.dumps({"query": QUERY, "variables": {"u": user}})
         head = (
-            f"POST /graphql HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+            f"POST /graphql HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n{auth}"
             f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
         )
         built.append(head.encode() + body)
@@ -72,14 +74,17 @@ async def lean_load(conns: list[Conn], requests: list[bytes], total: int, second
 
 
 async def httpx_load(
-    port: int, users: list[int], total: int, seconds: float, clients: int
+    port: int, users: list[int], total: int, seconds: float, clients: int, key: str = ""
 ) -> Result:
     latencies: list[float] = []
     failures = 0
     issued = 0
     limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
     url = f"http://127.0.0.1:{port}"
-    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=30) as client:
+    headers = {"X-API-Key": key} if key else {}
+    async with httpx.AsyncClient(
+        base_url=url, limits=limits, timeout=30, headers=headers
+    ) as client:
         deadline = time.monotonic() + seconds
 
         async def worker(n: int) -> None:

@@ -78,7 +78,7 @@ async def cpu_per_call(
     return best
 
 
-def asgi_poster(app: Any, users: list[int]) -> Callable[[int], Awaitable[bytes]]:
+def asgi_poster(app: Any, users: list[int], key: str) -> Callable[[int], Awaitable[bytes]]:
     """POSTs straight into the ASGI app (no HTTP client): only the server's work counts."""
 
     async def post(i: int) -> bytes:
@@ -97,6 +97,7 @@ def asgi_poster(app: Any, users: list[int]) -> Callable[[int], Awaitable[bytes]]
                 (b"host", b"bench"),
                 (b"content-type", b"application/json"),
                 (b"content-length", str(len(body)).encode()),
+                (b"x-api-key", key.encode()),
             ],
             "client": ("127.0.0.1", 1),
             "server": ("127.0.0.1", 80),
@@ -123,10 +124,12 @@ def asgi_poster(app: Any, users: list[int]) -> Callable[[int], Awaitable[bytes]]
     return post
 
 
-def poster(client: httpx.AsyncClient, users: list[int]) -> Callable[[int], Awaitable[bytes]]:
+def poster(
+    client: httpx.AsyncClient, users: list[int], key: str
+) -> Callable[[int], Awaitable[bytes]]:
     async def post(i: int) -> bytes:
         body = {"query": QUERY, "variables": {"u": users[i % len(users)]}}
-        r = await client.post("/graphql", json=body)
+        r = await client.post("/graphql", json=body, headers={"X-API-Key": key})
         assert r.status_code == 200 and b'"errors"' not in r.content, r.text
         return r.content
 
@@ -151,16 +154,16 @@ async def profiled(post: Callable[[int], Awaitable[bytes]], n: int) -> None:
     print(sampler.output_text(unicode=False, color=False, show_all=True))
 
 
-async def measure(settings: Settings, users: list[int], n: int, profile: bool) -> None:
+async def measure(settings: Settings, users: list[int], n: int, profile: bool, key: str) -> None:
     app = create_app(settings)
     rows: list[tuple[str, float, float]] = []
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
-            post = poster(client, users)
+            post = poster(client, users, key)
             body = await post(0)
             rows.append((f"GraphQL recommendations ({len(body)} B)", *await cpu_per_call(post, n)))
-            direct = asgi_poster(app, users)
+            direct = asgi_poster(app, users, key)
             rows.append(("GraphQL, ASGI call without HTTP client", *await cpu_per_call(direct, n)))
             server = app.state.services.server
 
@@ -173,8 +176,10 @@ async def measure(settings: Settings, users: list[int], n: int, profile: bool) -
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=bare(body)), base_url="http://bench"
     ) as client:
-        rows.append(("bare Starlette, same body", *await cpu_per_call(poster(client, users), n)))
-    bare_direct = asgi_poster(bare(body), users)
+        rows.append(
+            ("bare Starlette, same body", *await cpu_per_call(poster(client, users, key), n))
+        )
+    bare_direct = asgi_poster(bare(body), users, key)
     rows.append(("bare, ASGI call without HTTP client", *await cpu_per_call(bare_direct, n)))
     print(f"\n{n} sequential requests, one event loop, best of 5 blocks\n")
     print("| path | CPU µs/request | wall µs/request |")
@@ -202,7 +207,8 @@ def main(argv: list[str] | None = None) -> None:
             index_shards=1,
         )
         try:
-            asyncio.run(measure(settings, json.loads(env["USERS"]), n, args.profile))
+            users, key = json.loads(env["USERS"]), env["READ_KEY"]
+            asyncio.run(measure(settings, users, n, args.profile, key))
         finally:
             stop_server(settings)
 

@@ -234,6 +234,7 @@ async def run_phase(
     total: int,
     clients: int,
     allowed: tuple[str, ...],
+    key: str,
     swap: tuple[str, float, int] | None = None,
     budget: float = 300.0,
 ) -> Phase:
@@ -243,6 +244,8 @@ async def run_phase(
     the load going past ``total`` until ``min_swaps`` deploys were made.
     """
     phase = Phase(name)
+    # Production mode: every request carries a key (the admin key reads too).
+    headers = {"content-type": "application/json", "X-API-Key": key}
     limits = httpx.Limits(max_connections=clients + 1, max_keepalive_connections=clients + 1)
     stop = asyncio.Event()
     issued = 0
@@ -263,9 +266,7 @@ async def run_phase(
                 body = orjson.dumps({"query": RECOMMEND, "variables": {"u": user}})
                 started = time.perf_counter()
                 try:
-                    response = await client.post(
-                        "/graphql", content=body, headers={"content-type": "application/json"}
-                    )
+                    response = await client.post("/graphql", content=body, headers=headers)
                     phase.latencies.append((time.perf_counter() - started) * 1000)
                     version = check_recommendation(response.status_code, response.content, allowed)
                     phase.versions[str(version)] += 1
@@ -289,10 +290,10 @@ async def run_phase(
 async def rollback_check(url: str, key: str) -> dict[str, str]:
     """rollbackModel, then at once one recommendation and servingModel."""
     async with httpx.AsyncClient(base_url=url, timeout=30) as client:
-        before = (await gql(client, SERVING, {}))["servingModel"]["version"]
+        before = (await gql(client, SERVING, {}, key))["servingModel"]["version"]
         rolled = (await gql(client, ROLLBACK, {}, key))["rollbackModel"]
-        rec = await gql(client, RECOMMEND, {"u": 1})
-        after = (await gql(client, SERVING, {}))["servingModel"]["version"]
+        rec = await gql(client, RECOMMEND, {"u": 1}, key)
+        after = (await gql(client, SERVING, {}, key))["servingModel"]["version"]
     return {
         "before": before,
         "rolled_to": rolled["version"],
@@ -349,6 +350,7 @@ def main(argv: list[str] | None = None) -> None:
                 "total": args.requests,
                 "clients": args.clients,
                 "allowed": home.versions,
+                "key": key,
             }
             asyncio.run(run_phase(url, home.users, name="warm-up", **{**common, "total": 300}))
             steady = asyncio.run(run_phase(url, home.users, name="steady", **common))

@@ -185,12 +185,12 @@ class Settings(BaseSettings):
         default=False, description="Require a read-scope key for queries (always in production)."
     )
     read_rate_limit: int = Field(
-        default=12_000,
+        default=300_000,
         ge=1,
         description="Keyed reads per key per minute, per API process (when keys are required).",
     )
     address_rate_limit: int = Field(
-        default=12_000,
+        default=300_000,
         ge=1,
         description="Reads per client address per minute, per API process (when keys are "
         "required).",

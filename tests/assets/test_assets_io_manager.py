@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -196,23 +195,3 @@ def test_nothing_written_is_a_pickle(tmp_path: Path) -> None:
 
 
 # Third-party serialisation gbrec cannot switch off, each with its reason.
-PICKLE_EXCEPTIONS = {
-    # mlflow.pyfunc.save_model cloudpickles the PythonModel into the registry artifact
-    # (python_model.pkl); the module docstring explains how unpickling finds the class.
-    "gbrec_core/registry/pyfunc.py",
-}
-
-
-def test_no_pickle_in_the_pipeline_code() -> None:
-    """Only numpy's ``allow_pickle=False`` may mention pickle in the packages' code."""
-    pattern = re.compile(r"pickle", re.IGNORECASE)
-    allowed = re.compile(r"allow_pickle=False")
-    found = [
-        f"{path.relative_to(REPO)}:{n}"
-        for package in ("gbrec_assets", "gbrec_core")
-        for path in (REPO / package).rglob("*.py")
-        if str(path.relative_to(REPO)) not in PICKLE_EXCEPTIONS
-        for n, line in enumerate(path.read_text().splitlines(), 1)
-        if pattern.search(allowed.sub("", line))
-    ]
-    assert found == []

@@ -110,7 +110,9 @@ def test_the_handler_follows_sys_stderr_when_it_is_swapped(
     assert json.loads(second.getvalue())["message"] == "two"
 
 
-def test_configured_handler_masks_uri_passwords(capsys: pytest.CaptureFixture[str]) -> None:
+def test_configured_handler_masks_uri_passwords(
+    restore_logging: None, capsys: pytest.CaptureFixture[str]
+) -> None:
     configure_logging(Settings(log_format="json"))
     logging.getLogger("gbrec.test").warning("cannot reach %s", "postgresql://u:hunter2@db/x")
     err = capsys.readouterr().err

@@ -69,6 +69,7 @@ def test_swaps_under_load_fail_no_request_and_rollback_is_immediate(
             total=800,
             clients=8,
             allowed=home.versions,
+            key=key,
             swap=(key, 0.25, 10),
             budget=150.0,
         )
