@@ -26,6 +26,7 @@ def _register_core() -> None:
         data,
         demo,
         experiments,
+        index,
         keys,
         models,
         recommend,
@@ -40,6 +41,7 @@ def _register_core() -> None:
     app.add_typer(models.app, name="models")
     app.add_typer(experiments.app, name="experiments")
     app.add_typer(users.app, name="users")
+    app.add_typer(index.app, name="index")
     train.register(app)
     app.command("recommend")(recommend.recommend)
     app.command("demo")(demo.demo)

@@ -4,7 +4,9 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections.abc import Callable
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -12,7 +14,9 @@ import typer
 from gbrec_core.access.audited import operator_id, run_audited
 from gbrec_core.cli.output import JSON_OPTION, attempt, emit_json, emit_table
 from gbrec_core.experiments import ExperimentService
+from gbrec_core.experiments.input import spec_from_input
 from gbrec_core.experiments.types import Experiment, ExperimentStatus
+from gbrec_core.registry import ModelRegistry
 from gbrec_core.settings import Settings
 from gbrec_core.store import connect
 
@@ -84,6 +88,37 @@ def show(
 
 def _cell(value: object) -> object:
     return f"{value:.4g}" if isinstance(value, float) else value
+
+
+@app.command("create")
+def create(
+    spec_file: Annotated[
+        Path, typer.Option("--file", help="JSON in the shape of GraphQL's ExperimentInput.")
+    ],
+) -> None:
+    """Create and start an experiment (every variant's model must resolve first)."""
+    settings = Settings()
+    try:
+        given = json.loads(spec_file.read_text())
+    except (OSError, ValueError) as e:
+        raise typer.BadParameter(f"{spec_file}: {e}", param_hint="--file") from e
+
+    def action() -> Experiment:
+        spec = spec_from_input(given)
+        registry = ModelRegistry(settings)
+        return _service(settings).create(spec, resolve_model=registry.resolve)
+
+    done = attempt(
+        lambda: run_audited(
+            settings,
+            key_id=operator_id(),
+            operation="createExperiment",
+            arguments=given,
+            action=action,
+            summary=Experiment.summary,
+        )
+    )
+    emit_json(done.summary())
 
 
 def _act(

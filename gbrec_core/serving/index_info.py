@@ -28,6 +28,14 @@ class IndexBuildInfo:
     state: str = HEALTHY
     error: str | None = None
 
+    def summary(self) -> dict[str, Any]:
+        """What the audit trail records as a rebuild's outcome."""
+        return {
+            "modelVersion": self.version,
+            "vectors": self.vectors,
+            "seconds": round(self.seconds, 3),
+        }
+
     @classmethod
     def of(cls, stats: dict[str, Any], vectors: int, **fields: Any) -> IndexBuildInfo:
         """An install's record from the installed search's ``stats()`` and ``fields``."""

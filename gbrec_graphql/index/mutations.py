@@ -6,6 +6,7 @@ import asyncio
 
 import strawberry
 
+from gbrec_core.serving.index_info import IndexBuildInfo
 from gbrec_graphql.context import Info
 from gbrec_graphql.fields import mutation
 from gbrec_graphql.guard import admin_action
@@ -23,19 +24,15 @@ class IndexMutations:
     async def rebuild_vector_index(self, info: Info) -> IndexBuild:
         services = info.context.services
 
-        async def action() -> IndexBuild:
+        async def action() -> IndexBuildInfo:
             async with services.index_lock:
-                built = await asyncio.to_thread(services.indexes.rebuild)
-            return IndexBuild.from_domain(built)
+                return await asyncio.to_thread(services.indexes.rebuild)
 
-        return await admin_action(
+        built = await admin_action(
             info.context,
             operation="rebuildVectorIndex",
             arguments={},
             action=action,
-            summary=lambda b: {
-                "modelVersion": b.model_version,
-                "vectors": b.vectors,
-                "seconds": round(b.seconds, 3),
-            },
+            summary=IndexBuildInfo.summary,
         )
+        return IndexBuild.from_domain(built)

@@ -200,3 +200,44 @@ def _edit_newest_audit_entry(settings: Settings) -> None:
     for i, (entry_id, fields) in enumerate(entries):
         edited = {**fields, "operation": "forged"} if i == len(entries) - 3 else fields
         redis.xadd(STREAM, edited, id=entry_id)
+
+
+def test_experiments_create_twin(twin: Api, tmp_path: Path) -> None:
+    given = {"id": "cli-create", **STAGED, "alpha": 0.01, "autoStop": False}
+    spec_file = tmp_path / "spec.json"
+    spec_file.write_text(json.dumps(given))
+    done = json.loads(
+        gbrec(twin.settings, "experiments", "create", "--file", str(spec_file)).stdout
+    )
+    intent, outcome = pair(twin, "createExperiment")
+    assert intent["arguments"] == given and outcome["result"] == done
+    create(twin, "api-create")
+    shown = {
+        side: json.loads(
+            gbrec(twin.settings, "experiments", "show", f"{side}-create", "--json").stdout
+        )
+        for side in ("api", "cli")
+    }
+    for field in ("status", "strategy", "coverage", "variants"):
+        assert shown["api"][field] == shown["cli"][field], field
+    again = gbrec(twin.settings, "experiments", "create", "--file", str(spec_file), check=False)
+    assert again.returncode == 1 and "already exists" in again.stderr
+    spec_file.write_text(
+        json.dumps({**given, "id": "bad", "variants": [{"name": "x", "model": "99"}]})
+    )
+    assert (
+        gbrec(
+            twin.settings, "experiments", "create", "--file", str(spec_file), check=False
+        ).returncode
+        == 1
+    )
+
+
+def test_index_rebuild_twin(twin: Api) -> None:
+    twin.gql("mutation { rebuildVectorIndex { vectors } }", key="admin")
+    by_api = pair(twin, "rebuildVectorIndex")
+    done = json.loads(gbrec(twin.settings, "index", "rebuild").stdout)
+    by_cli = pair(twin, "rebuildVectorIndex")
+    assert by_cli[0]["arguments"] == by_api[0]["arguments"] == {}
+    assert by_cli[1]["ok"] and done["vectors"] == by_api[1]["result"]["vectors"] > 0
+    assert done["modelVersion"] == by_api[1]["result"]["modelVersion"]
