@@ -64,3 +64,12 @@ def load_page(
 
 def _present(items: Iterable[T | None]) -> Iterator[T]:
     return (item for item in items if item is not None)
+
+
+def spread(n: int, limit: int) -> list[int]:
+    """Indices of at most ``limit`` of ``n`` items spread evenly, first and last kept."""
+    if n <= limit:
+        return list(range(n))
+    if limit == 1:
+        return [n - 1]
+    return [round(i * (n - 1) / (limit - 1)) for i in range(limit)]

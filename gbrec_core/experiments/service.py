@@ -307,9 +307,13 @@ class ExperimentService:
         if last is None or time.time() - last >= self.settings.experiment_snapshot_seconds:
             self.store.add_snapshot(res.experiment_id, results_to_json(res))
 
-    def history(self, experiment_id: str, since: float = 0.0) -> list[ExperimentResults]:
-        """Result snapshots over time (for charts), oldest first."""
-        return [results_from_json(s) for s in self.store.snapshots(experiment_id, since)]
+    def history(
+        self, experiment_id: str, since: float = 0.0, limit: int | None = None
+    ) -> list[ExperimentResults]:
+        """Result snapshots over time (for charts), oldest first; at most ``limit``,
+        spread evenly (only those are read)."""
+        found = self.store.snapshots(experiment_id, since, limit)
+        return [results_from_json(s) for s in found]
 
     def advance(self, experiment_id: str) -> Experiment:
         """Next STAGED coverage step, after checking guardrails (regression: roll back)."""

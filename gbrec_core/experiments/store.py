@@ -25,6 +25,7 @@ from gbrec_core.experiments.codec import spec_from_json, spec_to_json
 from gbrec_core.experiments.metrics import PRECISION_INDEX, MetricLayout
 from gbrec_core.experiments.rawlog import GLOBAL_LOG, RawLogs, batch_id, log_key, now_ms, raw_text
 from gbrec_core.experiments.types import Experiment, ExperimentSpec, ExperimentStatus
+from gbrec_core.paging import spread
 from gbrec_core.store.errors import store_call
 
 PREFIX = "gbrec:exp:"
@@ -264,10 +265,20 @@ class ExperimentStore:
         pipe.execute()
 
     @store_call("experiment store")
-    def snapshots(self, experiment_id: str, since: float = 0.0) -> list[str]:
-        return cast(
-            list[str], self.r.zrangebyscore(exp_prefix(experiment_id) + "snapshots", since, "+inf")
-        )
+    def snapshots(
+        self, experiment_id: str, since: float = 0.0, limit: int | None = None
+    ) -> list[str]:
+        """Snapshots from ``since`` on, oldest first; with ``limit``, at most that many
+        spread evenly, read by rank so the others never leave Redis."""
+        key = exp_prefix(experiment_id) + "snapshots"
+        if limit is None:
+            return cast(list[str], self.r.zrangebyscore(key, since, "+inf"))
+        first = int(self.r.zcount(key, "-inf", f"({since}"))
+        found = int(self.r.zcount(key, since, "+inf"))
+        pipe = self.r.pipeline(transaction=False)
+        for index in spread(found, limit):
+            pipe.zrange(key, first + index, first + index)
+        return [member for hit in pipe.execute() for member in hit]
 
     @store_call("experiment store")
     def last_snapshot_time(self, experiment_id: str) -> float | None:

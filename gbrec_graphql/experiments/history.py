@@ -3,13 +3,10 @@ stores them is gbrec_core.experiments.sweeper)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import TypeVar
 
 from gbrec_core.errors import InvalidInputError
 
-T = TypeVar("T")
 MAX_POINTS = 2000
 
 
@@ -23,14 +20,3 @@ def since_timestamp(since: datetime | None) -> float:
 def check_points(limit: int) -> None:
     if not 1 <= limit <= MAX_POINTS:
         raise InvalidInputError(f"limit must be between 1 and {MAX_POINTS}, got {limit}")
-
-
-def thin(items: Sequence[T], limit: int) -> list[T]:
-    """At most ``limit`` items spread evenly over ``items``, first and last kept."""
-    check_points(limit)
-    n = len(items)
-    if n <= limit:
-        return list(items)
-    if limit == 1:
-        return [items[-1]]
-    return [items[round(i * (n - 1) / (limit - 1))] for i in range(limit)]

@@ -14,7 +14,7 @@ from gbrec_core.delivery.events import DecisionRecord, decisions_of
 from gbrec_core.errors import InvalidInputError, NotFoundError
 from gbrec_core.experiments import types as core
 from gbrec_graphql.context import Info
-from gbrec_graphql.experiments.history import check_points, since_timestamp, thin
+from gbrec_graphql.experiments.history import check_points, since_timestamp
 from gbrec_graphql.fields import field
 
 # The GraphQL enums are the core enums themselves (same names), registered once.
@@ -173,9 +173,9 @@ class Experiment:
         check_points(limit)
         start = since_timestamp(since)
         snapshots = await asyncio.to_thread(
-            info.context.services.experiments.history, self.id, start
+            info.context.services.experiments.history, self.id, start, limit
         )
-        return [ExperimentResults.from_domain(r) for r in thin(snapshots, limit)]
+        return [ExperimentResults.from_domain(r) for r in snapshots]
 
     @field(description="Registry version of the champion arm (champion-challenger only).")
     async def champion_version(self, info: Info) -> str | None:

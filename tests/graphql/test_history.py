@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 from gbrec_core.experiments import ExperimentService
 from gbrec_core.experiments.sweeper import sweep
+from gbrec_core.paging import spread
 from gbrec_core.store import connect
-from gbrec_graphql.experiments.history import thin
 
 from .conftest import Api
 
@@ -20,11 +20,10 @@ HISTORY = """query($id: String!, $since: DateTime, $limit: Int! = 500) { experim
     metrics { metric variant diff ciLow ciHigh } } } }"""
 
 
-def test_thin_keeps_first_and_last_evenly() -> None:
-    items = list(range(10))
-    assert thin(items, 20) == items
-    assert thin(items, 4) == [0, 3, 6, 9]
-    assert thin(items, 1) == [9]
+def test_spread_keeps_first_and_last_evenly() -> None:
+    assert spread(10, 20) == list(range(10))
+    assert spread(10, 4) == [0, 3, 6, 9]
+    assert spread(10, 1) == [9]
 
 
 def test_history_grows_with_traffic_and_filters(api: Api) -> None:
