@@ -46,11 +46,12 @@ def cold_start_split(
     held = rng.choice(eligible, n_users, replace=False)
     given: dict[int, list[int]] = {}
     relevant: dict[int, list[int]] = {}
-    for user, books in liked[liked["user_id"].isin(held)].groupby("user_id")["book_id"]:
-        shuffled = rng.permutation(books.to_numpy())
+    held_rows = liked[liked["user_id"].isin(held)]
+    for user in np.sort(held).tolist():
+        books = held_rows.loc[held_rows["user_id"] == user, "book_id"].to_numpy()
+        shuffled: list[int] = rng.permutation(books).tolist()
         n_seeds = int(rng.integers(seeds[0], seeds[1] + 1))
-        given[int(user)] = [int(b) for b in shuffled[:n_seeds]]
-        relevant[int(user)] = [int(b) for b in shuffled[n_seeds:]]
+        given[user], relevant[user] = shuffled[:n_seeds], shuffled[n_seeds:]
     train = ratings[~ratings["user_id"].isin(held)].reset_index(drop=True)
     return ColdStartSplit(train, given, relevant)
 
