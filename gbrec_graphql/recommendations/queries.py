@@ -13,15 +13,7 @@ from gbrec_graphql.recommendations.filters import FilterArguments, TagsMatch
 from gbrec_graphql.recommendations.types import Recommendations
 
 # No per-argument descriptions: the SDL keeps each signature on one line (the
-# contract's form); docs/api.md documents every argument.
-Tags = list[str] | None
-Match = TagsMatch
-ExcludeTags = Authors = ExcludeAuthors = list[str] | None
-YearFrom = YearTo = int | None
-MinRating = float | None
-ExcludeIds = Seeds = list[int] | None
-Offset = int
-After = str | None
+# contract's form); the field descriptions and docs/api.md document the arguments.
 
 
 async def serve_recommendations(
@@ -72,18 +64,18 @@ class RecommendationQueries:
         limit: int = 10,
         experiment_id: str | None = None,
         attributes: JSON | None = None,
-        seed_book_ids: Seeds = None,
-        offset: Offset = 0,
-        after: After = None,
-        tags: Tags = None,
-        tags_match: Match = TagsMatch.ANY,
-        exclude_tags: ExcludeTags = None,
-        authors: Authors = None,
-        exclude_authors: ExcludeAuthors = None,
-        year_from: YearFrom = None,
-        year_to: YearTo = None,
-        min_average_rating: MinRating = None,
-        exclude_book_ids: ExcludeIds = None,
+        seed_book_ids: list[int] | None = None,
+        offset: int = 0,
+        after: str | None = None,
+        tags: list[str] | None = None,
+        tags_match: TagsMatch = TagsMatch.ANY,
+        exclude_tags: list[str] | None = None,
+        authors: list[str] | None = None,
+        exclude_authors: list[str] | None = None,
+        year_from: int | None = None,
+        year_to: int | None = None,
+        min_average_rating: float | None = None,
+        exclude_book_ids: list[int] | None = None,
     ) -> Recommendations:
         return await serve_recommendations(
             info.context,
@@ -114,15 +106,15 @@ class RecommendationQueries:
         info: Info,
         book_id: int,
         limit: int = 10,
-        tags: Tags = None,
-        tags_match: Match = TagsMatch.ANY,
-        exclude_tags: ExcludeTags = None,
-        authors: Authors = None,
-        exclude_authors: ExcludeAuthors = None,
-        year_from: YearFrom = None,
-        year_to: YearTo = None,
-        min_average_rating: MinRating = None,
-        exclude_book_ids: ExcludeIds = None,
+        tags: list[str] | None = None,
+        tags_match: TagsMatch = TagsMatch.ANY,
+        exclude_tags: list[str] | None = None,
+        authors: list[str] | None = None,
+        exclude_authors: list[str] | None = None,
+        year_from: int | None = None,
+        year_to: int | None = None,
+        min_average_rating: float | None = None,
+        exclude_book_ids: list[int] | None = None,
     ) -> list[ScoredBook]:
         ctx = info.context
         await ctx.check_read()
