@@ -22,15 +22,21 @@ QUERY = (
     "query R($u: Int!) { recommendations(userId: $u, limit: 10) "
     "{ items { score book { title authors } } } }"
 )
+#: The same list, filtered inside the ranking (issue 16): tags of the synthetic set.
+FILTERED_QUERY = (
+    'query R($u: Int!) { recommendations(userId: $u, limit: 10, tags: ["fantasy", "romance"], '
+    'yearFrom: 1950, minAverageRating: 3.5, excludeTags: ["dnf"]) '
+    "{ items { score book { title authors } } } }"
+)
 Result = tuple[float, np.ndarray, int]  # QPS, latencies in ms, failures
 Conn = tuple[asyncio.StreamReader, asyncio.StreamWriter]
 
 
-def requests_for(users: list[int], port: int) -> list[bytes]:
+def requests_for(users: list[int], port: int, query: str = QUERY) -> list[bytes]:
     """Pre-built HTTP/1.1 keep-alive POSTs, one per user (the bare endpoint ignores them)."""
     built = []
     for user in users[:1000]:
-        body = orjson.dumps({"query": QUERY, "variables": {"u": user}})
+        body = orjson.dumps({"query": query, "variables": {"u": user}})
         head = (
             f"POST /graphql HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
             f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"

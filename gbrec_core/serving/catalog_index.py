@@ -13,6 +13,9 @@ import numpy as np
 
 from gbrec_core.serving.filters import BookFilter, BookMask, TagsMatch
 
+#: Compiled masks kept per catalogue (~10 KB each at GoodBooks scale).
+CACHED_MASKS = 1024
+
 
 class CatalogIndex:
     """Per-tag and per-author book id arrays plus year/rating columns by book id."""
@@ -35,11 +38,23 @@ class CatalogIndex:
                 tags.setdefault(tag.casefold(), []).append(book_id)
             for author in book_authors:
                 authors.setdefault(author.casefold(), []).append(book_id)
+        self._masks: dict[BookFilter, BookMask] = {}
         self.tags = {k: np.unique(v) for k, v in tags.items()}
         self.authors = {k: np.unique(v) for k, v in authors.items()}
 
     def mask(self, wanted: BookFilter) -> BookMask:
-        """The books ``wanted`` allows (see :class:`BookFilter` for the matching rules)."""
+        """The books ``wanted`` allows (see :class:`BookFilter` for the matching rules).
+
+        Masks are kept per filter (a frozen, hashable value; at most
+        :data:`CACHED_MASKS`): a site sends the same few filters all day."""
+        found = self._masks.get(wanted)
+        if found is None:
+            if len(self._masks) >= CACHED_MASKS:
+                self._masks.clear()
+            found = self._masks[wanted] = self._compile(wanted)
+        return found
+
+    def _compile(self, wanted: BookFilter) -> BookMask:
         size = max(self.known.shape[0], max(wanted.exclude_book_ids, default=-1) + 1)
         dense = _grown(self.known, size) if wanted.needs_catalogue else np.ones(size, dtype=bool)
         dense &= self._positive(wanted, size)
@@ -57,14 +72,13 @@ class CatalogIndex:
             keep &= self._having(self.tags, wanted.tags, size, wanted.tags_match is TagsMatch.ALL)
         if wanted.authors:
             keep &= self._having(self.authors, wanted.authors, size, every=False)
-        year, rating = _grown(self.year, size), _grown(self.rating, size)
-        with np.errstate(invalid="ignore"):
+        with np.errstate(invalid="ignore"):  # NaN (unknown) compares False: excluded
             if wanted.year_from is not None:
-                keep &= year >= wanted.year_from
+                keep &= _grown(self.year, size) >= wanted.year_from
             if wanted.year_to is not None:
-                keep &= year <= wanted.year_to
+                keep &= _grown(self.year, size) <= wanted.year_to
             if wanted.min_average_rating is not None:
-                keep &= rating >= wanted.min_average_rating
+                keep &= _grown(self.rating, size) >= wanted.min_average_rating
         return keep
 
     def _having(

@@ -37,12 +37,13 @@ class ListQuery:
 def from_table(table: TopNTable | None, user_id: int, k: int, allowed: BookMask) -> Ranked | None:
     """The allowed part of the user's precomputed list, when it holds ``k`` of them
     (or the whole unread catalogue fits in the row); else None."""
-    hit = None if table is None else table.lookup(user_id, table.depth)
-    if hit is None or table is None:
+    row = -1 if table is None else table.users.position(user_id)
+    if table is None or row < 0:
         return None
-    ids, scores = allowed.keep(*hit)
-    if len(ids) >= k or len(hit[0]) < table.depth:
-        return ids[:k], scores[:k]
+    ids = table.ids[row]
+    keep = np.flatnonzero(allowed.allows(ids))[:k]
+    if keep.size >= k or ids[-1] < 0:  # enough, or the row holds every unread book
+        return ids[keep].tolist(), table.scores[row, keep].astype(float).tolist()
     return None
 
 

@@ -142,14 +142,19 @@ class ModelServer:
         live = self._live if version is None else self.ensure_loaded(version)
         if live is None:
             return self._fallback_answer(user_id, k, query or ListQuery())
-        if query is not None and not query.plain:
-            return self._shaped(live, user_id, k, query)
+        if query is not None and (query.allowed is not None or not self._knows(live, user_id)):
+            return self._shaped(live, user_id, k, query)  # seeds count for new readers only
         table = self.precomputed.table_for(live.version, live.bundle.model, user_id)
         hit = None if table is None else table.lookup(user_id, k)
         if hit is not None:
             self._count_request(live.version)
             return Recommendation(int(user_id), live.version, False, hit[0], hit[1])
         return self._score(live, user_id, k)
+
+    @staticmethod
+    def _knows(live: LoadedVersion, user_id: int) -> bool:
+        users = live.bundle.model.users
+        return users is not None and users.position(int(user_id)) >= 0
 
     def _shaped(
         self, live: LoadedVersion, user_id: int, k: int, query: ListQuery

@@ -138,6 +138,14 @@ def test_a_new_reader_with_seed_books(api: Api) -> None:
     assert all(reasons and reasons <= set(seeds) for reasons in because)
 
 
+def test_seeds_of_a_known_user_change_nothing(api: Api) -> None:
+    user = a_user(api)
+    plain = recommend(api, u=user, n=5)
+    assert recommend(api, u=user, n=5, s=[1, 2, 3])["items"] == plain["items"]
+    filtered = recommend(api, u=user, n=5, s=[1, 2, 3], yf=1900)
+    assert len(filtered["items"]) == 5 and not filtered["fallback"]
+
+
 def test_because_names_the_users_own_books(api: Api) -> None:
     user = a_user(api)
     query = """query R($u: Int!) { recommendations(userId: $u, limit: 5) {
