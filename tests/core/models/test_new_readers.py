@@ -143,3 +143,20 @@ def test_cold_start_seed_lists_beat_popularity(data: tuple[pd.DataFrame, pd.Data
     for family in ("ease", "als"):
         model = make_recommender(family, **FAMILIES[family]).fit(split.train, books)
         assert cold_start_ndcg(model, split) > 1.1 * popularity, family
+
+
+@pytest.mark.slow
+def test_the_hybrid_folds_in_and_explains_through_its_parts(
+    data: tuple[pd.DataFrame, pd.DataFrame],
+) -> None:
+    ratings, books = data
+    hybrid = make_recommender("hybrid").fit(ratings, books)
+    seeds = np.array([3, 17, 42])
+    ids, _ = hybrid.recommend_from_items(seeds, k=10)
+    assert (ids >= 0).all() and not set(ids.tolist()) & {3, 17, 42}
+    assert hybrid.users is not None and hybrid.seen is not None and hybrid.items is not None
+    user = int(hybrid.users.ids[4])
+    top = hybrid.recommend(np.array([user]), k=3)[0][0]
+    read = set(hybrid.items.ids[hybrid.seen[4].indices].tolist())
+    reasons = hybrid.explain(top, user_id=user)
+    assert all(named and set(named) <= read for named in reasons)
