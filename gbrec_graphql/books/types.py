@@ -6,6 +6,7 @@ from typing import Protocol
 
 import strawberry
 
+from gbrec_core.errors import InvalidInputError
 from gbrec_core.serving import BookCatalog, BookRecord
 from gbrec_core.serving.catalog import placeholder
 from gbrec_graphql.internals import shared_view
@@ -66,6 +67,10 @@ class BookViews:
         return book
 
 
+#: The most books ``because`` names (what is computed once per list).
+MAX_BECAUSE = 10
+
+
 class BecauseSource(Protocol):
     """Explanations of a ranked list, by position in the page."""
 
@@ -82,13 +87,16 @@ class ScoredBook:
 
     @strawberry.field(
         description="The reader's books (history, or seed books) that raised this "
-        "book's score most, largest first; computed only when asked. Null where no "
-        "reader is involved (similarBooks); empty for popularity answers."
+        "book's score most, largest first (at most `limit`, 1..10); computed only when "
+        "asked. Null where no reader is involved (similarBooks); empty for popularity "
+        "answers."
     )
-    async def because(self, info: strawberry.Info) -> list[Book] | None:
+    async def because(self, info: strawberry.Info, limit: int = 3) -> list[Book] | None:
+        if not 1 <= limit <= MAX_BECAUSE:
+            raise InvalidInputError(f"because limit must be between 1 and {MAX_BECAUSE}")
         if self.reasons is None:
             return None
-        ids = await self.reasons.of(self.position)
+        ids = (await self.reasons.of(self.position))[:limit]
         views: BookViews = info.context.services.books
         return views.many(ids)
 

@@ -8,7 +8,7 @@ import strawberry
 
 from gbrec_core.serving.pages import encode_cursor
 from gbrec_core.serving.service import RecommendationList, RecommendationService
-from gbrec_graphql.books.types import BookViews, ScoredBook, scored_books
+from gbrec_graphql.books.types import MAX_BECAUSE, BookViews, ScoredBook, scored_books
 
 
 @strawberry.type(description="Where a page of a ranked list ends.")
@@ -31,7 +31,8 @@ class Reasons:
 
     async def of(self, position: int) -> list[int]:
         if self._task is None:
-            self._task = asyncio.ensure_future(self._service.explain(self._found))
+            explained = self._service.explain(self._found, top=MAX_BECAUSE)
+            self._task = asyncio.ensure_future(explained)
         return (await asyncio.shield(self._task))[position]
 
 

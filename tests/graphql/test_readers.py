@@ -149,10 +149,17 @@ def test_seeds_of_a_known_user_change_nothing(api: Api) -> None:
 def test_because_names_the_users_own_books(api: Api) -> None:
     user = a_user(api)
     query = """query R($u: Int!) { recommendations(userId: $u, limit: 5) {
-      items { book { id } because { id title } } } }"""
+      items { book { id } because { id title } more: because(limit: 6) { id } } } }"""
     items = api.gql(query, {"u": user})["data"]["recommendations"]["items"]
     read = set(api.seen.loc[api.seen["user_id"] == user, "book_id"].astype(int))
     assert all(item["because"] and {b["id"] for b in item["because"]} <= read for item in items)
+    for item in items:
+        assert len(item["because"]) <= 3 and item["more"][: len(item["because"])] == [
+            {"id": b["id"]} for b in item["because"]
+        ]
+    assert any(len(item["more"]) > 3 for item in items)
+    body = api.gql("{ recommendations(userId: 1) { items { because(limit: 11) { id } } } }")
+    assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
     similar = api.gql("{ similarBooks(bookId: 2, limit: 2) { because { id } } }")
     assert [i["because"] for i in similar["data"]["similarBooks"]] == [None, None]
     unknown = api.gql("{ recommendations(userId: 1000000, limit: 2) { items { because { id } } } }")
