@@ -73,7 +73,11 @@ class BookMask:
 
     def allows(self, book_ids: np.ndarray) -> np.ndarray:
         """A boolean per id (any integer array; negative ids, i.e. padding, are False)."""
-        ids = np.asarray(book_ids, dtype=np.int64)
+        ids = np.asarray(book_ids)
+        if ids.size and ids.min() >= 0 and ids.max() < self.dense.shape[0]:
+            found: np.ndarray = self.dense[ids]  # the usual case: one gather
+            return found
+        ids = ids.astype(np.int64, copy=False)
         inside = (ids >= 0) & (ids < self.dense.shape[0])
         out = np.where(inside, self.dense[np.where(inside, ids, 0)], self.default)
         allowed: np.ndarray = out & (ids >= 0)
