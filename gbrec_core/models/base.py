@@ -131,17 +131,9 @@ class Recommender(ABC):
         return self
 
     def recommend(
-        self,
-        user_ids: np.ndarray,
-        k: int = 10,
-        exclude_seen: bool = True,
-        candidates: np.ndarray | None = None,
+        self, user_ids: np.ndarray, k: int = 10, exclude_seen: bool = True
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Top-``k`` book ids and scores per user, shape (n_users, k); -1 / -inf pad.
-
-        ``candidates`` (a boolean per item row) restricts the ranking to those books:
-        how a filtered list stays full length when the best books are filtered out.
-        """
+        """Top-``k`` book ids and scores per user, shape (n_users, k); -1 / -inf pad."""
         users, items = self._require_fitted()
         _check_k(k)
         user_idx = users.index_of(np.atleast_1d(np.asarray(user_ids)))
@@ -151,8 +143,6 @@ class Recommender(ABC):
             scores = self._scores_for(user_idx[rows])
             if exclude_seen:
                 self._mask_seen(scores, user_idx[rows])
-            if candidates is not None:
-                scores[:, ~candidates] = -np.inf
             top, top_scores = top_k(scores, k)
             out_ids[rows] = np.where(top >= 0, items.ids[np.maximum(top, 0)], -1)
             out_scores[rows] = top_scores
@@ -169,7 +159,7 @@ class Recommender(ABC):
         not trained on, from books they liked: the seeds are folded in as that reader's
         history (see :mod:`gbrec_core.models.folding`) and never recommended back.
         Seeds the model lacks are ignored; ``exclude`` are further book ids to leave
-        out; ``candidates`` as in :meth:`recommend`."""
+        out; ``candidates`` (a boolean per item row) restricts the list to those books."""
         _, items = self._require_fitted()
         _check_k(k)
         rows = folding.seed_rows(items.index_of(np.atleast_1d(np.asarray(book_ids))))

@@ -47,14 +47,22 @@ def from_table(table: TopNTable | None, user_id: int, k: int, allowed: BookMask)
     return None
 
 
-def scored(bundle: ModelBundle, user_id: int, k: int, allowed: BookMask | None) -> Ranked:
-    """The model's own top-``k`` for a known user over the allowed books only."""
+def scored(bundle: ModelBundle, user_id: int, k: int, allowed: BookMask) -> Ranked:
+    """The model's own top-``k`` for a known user over the allowed unread books only.
+
+    The same scores and order as ``model.recommend`` (score, then item row, ascending),
+    but ranked among the allowed columns alone: a narrow filter sorts a few hundred
+    scores instead of selecting from the whole catalogue."""
     model = bundle.model
-    assert model.items is not None
-    candidates = None if allowed is None else allowed.allows(model.items.ids)
-    top, scores = model.recommend(np.array([user_id], dtype=np.int64), k=k, candidates=candidates)
-    keep = top[0] >= 0
-    return top[0][keep].tolist(), scores[0][keep].astype(float).tolist()
+    assert model.users is not None and model.items is not None and model.seen is not None
+    row = model.users.position(int(user_id))
+    columns = np.flatnonzero(allowed.allows(model.items.ids))
+    seen = model.seen.indices[model.seen.indptr[row] : model.seen.indptr[row + 1]]
+    columns = columns[~np.isin(columns, seen)]
+    scores = model.score_rows(np.array([row], dtype=np.int64))[0, columns]
+    best = np.lexsort((columns, -scores))[:k]
+    ids: list[int] = model.items.ids[columns[best]].tolist()
+    return ids, scores[best].astype(float).tolist()
 
 
 def seeded(bundle: ModelBundle, seeds: tuple[int, ...], k: int, allowed: BookMask | None) -> Ranked:

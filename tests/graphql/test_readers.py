@@ -71,8 +71,14 @@ def test_a_narrow_filter_scores_the_allowed_books_only(api: Api) -> None:
             counts.setdefault(author, set()).add(book_id)
     authors = sorted(counts, key=lambda a: (-len(counts[a]), a))[:2]
     allowed = counts[authors[0]] | counts[authors[1]]
-    found = books_of(recommend(api, u=user, n=50, a=[a.lower() for a in authors]))
+    narrow = recommend(api, u=user, n=50, a=[a.lower() for a in authors])
+    found = books_of(narrow)
     assert {b["id"] for b in found} == allowed
+    scores = [item["score"] for item in narrow["items"]]
+    assert scores == sorted(scores, reverse=True)
+    deep = {b["id"]: i for i, b in enumerate(books_of(recommend(api, u=user, n=100)))}
+    in_row = [b["id"] for b in found if b["id"] in deep]
+    assert in_row == sorted(in_row, key=deep.__getitem__)  # the model's own order
     found = books_of(recommend(api, u=user, n=5, xa=authors))
     assert len(found) == 5 and not {a for b in found for a in b["authors"]} & set(authors)
 
