@@ -22,7 +22,7 @@ import asyncio
 import logging
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import numpy as np
@@ -97,7 +97,26 @@ API_FILTERS = {
 }
 
 
-async def api_latencies(requests: int, scale: str) -> list[tuple[str, float, float]]:
+async def interleaved(
+    posts: list[Callable[[int], Awaitable[bytes]]], requests: int
+) -> list[tuple[float, float]]:
+    """(p50, p99) ms per post, one request of each in turn (after 200 warm-up rounds)."""
+    samples: list[list[float]] = [[] for _ in posts]
+    for i in range(requests + 200):
+        for post, times in zip(posts, samples, strict=True):
+            started = time.perf_counter()
+            await post(i)
+            times.append(time.perf_counter() - started)
+    out = []
+    for times in samples:
+        ms = np.asarray(times[200:]) * 1000
+        out.append((float(np.percentile(ms, 50)), float(np.percentile(ms, 99))))
+    return out
+
+
+async def api_latencies(
+    requests: int, scale: str, repeat: int = 3
+) -> list[tuple[str, float, float]]:
     """p50/p99 wall ms of whole GraphQL requests, per filter, through the ASGI app."""
     import json
 
@@ -128,15 +147,10 @@ async def api_latencies(requests: int, scale: str) -> list[tuple[str, float, flo
                 names.append(f"{name} ({len(items)} items)")
             # Interleaved (one request of each kind in turn): the machine's load at any
             # moment weighs on every kind alike.
-            samples: list[list[float]] = [[] for _ in posts]
-            for i in range(requests + 200):
-                for post, times in zip(posts, samples, strict=True):
-                    started = time.perf_counter()
-                    await post(i)
-                    times.append(time.perf_counter() - started)
-            for name, times in zip(names, samples, strict=True):
-                ms = np.asarray(times[200:]) * 1000
-                rows.append((name, float(np.percentile(ms, 50)), float(np.percentile(ms, 99))))
+            runs = [await interleaved(posts, requests) for _ in range(repeat)]
+            for j, name in enumerate(names):  # the median run of each percentile
+                p50 = float(np.median([run[j][0] for run in runs]))
+                rows.append((name, p50, float(np.median([run[j][1] for run in runs]))))
     finally:
         stop_server(settings)
     return rows
@@ -148,9 +162,11 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="tiny scale")
     parser.add_argument("--requests", type=int, default=3000)
     parser.add_argument("--api", action="store_true", help="whole GraphQL requests instead")
+    parser.add_argument("--repeat", type=int, default=3, help="--api runs (medians shown)")
     args = parser.parse_args()
     if args.api:
-        rows = asyncio.run(api_latencies(args.requests, "tiny" if args.quick else args.scale))
+        scale = "tiny" if args.quick else args.scale
+        rows = asyncio.run(api_latencies(args.requests, scale, args.repeat))
         base = rows[0][2]
         print("| filter | p50 ms | p99 ms | p99 vs none |\n| --- | ---: | ---: | ---: |")
         for name, p50, p99 in rows:
