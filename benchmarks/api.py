@@ -13,7 +13,8 @@ request), so on 2 cores the numbers reflect the server rather than the load gene
 With several workers the connections are balanced over them (each checked with
 ``ss``), as a load balancer in front of the workers would; the last column shows the
 split. ``--rest`` adds the same answer from a plain JSON route over the same services,
-``--ablation`` GraphQL with compiled queries off and with precomputed lists off.
+``--ablation`` GraphQL with compiled queries off and with precomputed lists off,
+``--filters`` the same query with filters (tags, year, rating, excluded tags).
 
     .venv/bin/python benchmarks/api.py                    # 4,000 requests, workers 1 and 2
     .venv/bin/python benchmarks/api.py --quick            # 600 requests, 1 repeat
@@ -36,6 +37,7 @@ from pathlib import Path
 import httpx
 import numpy as np
 from api_client import (
+    FILTERED_QUERY,
     QUERY,
     Result,
     balanced,
@@ -183,14 +185,14 @@ def _accepts(port: int) -> bool:
 
 
 def measure(
-    port: int, users: list[int], args: argparse.Namespace, workers: int = 1
+    port: int, users: list[int], args: argparse.Namespace, workers: int = 1, query: str = QUERY
 ) -> tuple[Result, str]:
     async def run() -> tuple[Result, str]:
         if args.client == "httpx":
             return await httpx_load(
                 port, users, args.total, args.seconds, args.clients, args.read_key
             ), "?"
-        built = requests_for(users, port, args.read_key)
+        built = requests_for(users, port, query, args.read_key)
         conns = await balanced(port, built, args.clients, workers)
         try:
             await lean_load(conns, built, 300, 10)  # warm-up
@@ -219,6 +221,9 @@ def main() -> None:
         "--rest", action="store_true", help="also a plain JSON route over the same services"
     )
     parser.add_argument(
+        "--filters", action="store_true", help="also GraphQL recommendations with filters"
+    )
+    parser.add_argument(
         "--ablation",
         action="store_true",
         help="also GraphQL without compiled queries, and without precomputed top-N lists",
@@ -239,6 +244,10 @@ def main() -> None:
         targets["bare starlette"] = (BARE_TARGET, {"GBREC_BENCH_BODY": str(body)})
         if args.rest:
             targets["plain JSON route, same services"] = (REST_TARGET, env)
+        queries = {}
+        if args.filters:
+            targets["graphql recommendations, filtered"] = (GRAPHQL_TARGET, env)
+            queries["graphql recommendations, filtered"] = FILTERED_QUERY
         if args.ablation:
             targets["graphql, compiled off"] = (
                 GRAPHQL_TARGET,
@@ -262,7 +271,8 @@ def main() -> None:
                             body.write_bytes(httpx.post(url, json=payload, headers=auth).content)
                         loads.append(os.getloadavg()[0])
                         try:
-                            result, where = measure(port, users, args, n)
+                            query = queries.get(name, QUERY)
+                            result, where = measure(port, users, args, n, query)
                         except OSError as e:
                             log = (Path(tmp) / "server.log").read_text(errors="replace")
                             raise SystemExit(f"{name}, {n} workers: {e!r}\n{log[-3000:]}") from e

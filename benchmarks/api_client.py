@@ -22,17 +22,23 @@ QUERY = (
     "query R($u: Int!) { recommendations(userId: $u, limit: 10) "
     "{ items { score book { title authors } } } }"
 )
+#: The same list, filtered inside the ranking (issue 16): tags of the synthetic set.
+FILTERED_QUERY = (
+    'query R($u: Int!) { recommendations(userId: $u, limit: 10, tags: ["fantasy", "romance"], '
+    'yearFrom: 1950, minAverageRating: 3.5, excludeTags: ["dnf"]) '
+    "{ items { score book { title authors } } } }"
+)
 Result = tuple[float, np.ndarray, int]  # QPS, latencies in ms, failures
 Conn = tuple[asyncio.StreamReader, asyncio.StreamWriter]
 
 
-def requests_for(users: list[int], port: int, key: str = "") -> list[bytes]:
+def requests_for(users: list[int], port: int, query: str = QUERY, key: str = "") -> list[bytes]:
     """Pre-built HTTP/1.1 keep-alive POSTs, one per user, with the read key production
     mode requires (the bare endpoint ignores both)."""
     built = []
     auth = f"X-API-Key: {key}\r\n" if key else ""
     for user in users[:1000]:
-        body = orjson.dumps({"query": QUERY, "variables": {"u": user}})
+        body = orjson.dumps({"query": query, "variables": {"u": user}})
         head = (
             f"POST /graphql HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n{auth}"
             f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"

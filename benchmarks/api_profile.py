@@ -78,11 +78,13 @@ async def cpu_per_call(
     return best
 
 
-def asgi_poster(app: Any, users: list[int], key: str) -> Callable[[int], Awaitable[bytes]]:
+def asgi_poster(
+    app: Any, users: list[int], key: str, query: str = QUERY
+) -> Callable[[int], Awaitable[bytes]]:
     """POSTs straight into the ASGI app (no HTTP client): only the server's work counts."""
 
     async def post(i: int) -> bytes:
-        body = json.dumps({"query": QUERY, "variables": {"u": users[i % len(users)]}}).encode()
+        body = json.dumps({"query": query, "variables": {"u": users[i % len(users)]}}).encode()
         scope = {
             "type": "http",
             "asgi": {"version": "3.0"},
@@ -97,7 +99,7 @@ def asgi_poster(app: Any, users: list[int], key: str) -> Callable[[int], Awaitab
                 (b"host", b"bench"),
                 (b"content-type", b"application/json"),
                 (b"content-length", str(len(body)).encode()),
-                (b"x-api-key", key.encode()),
+                *([(b"x-api-key", key.encode())] if key else []),
             ],
             "client": ("127.0.0.1", 1),
             "server": ("127.0.0.1", 80),

@@ -106,6 +106,28 @@ class ALSRecommender(Recommender):
             self._confidence_matrix(user_idx), self.item_factors, self.config
         )
 
+    def _score_history(self, history: sp.csr_matrix) -> np.ndarray:
+        """The least-squares user solve for each row (item factors fixed), scored."""
+        assert self.item_factors is not None
+        data = confidence(history.data, self.config.alpha, self.config.confidence)
+        rows = sp.csr_matrix((data, history.indices, history.indptr), shape=history.shape)
+        factors = solve_users(rows, self.item_factors, self.config)
+        return factors @ self.item_factors.T  # type: ignore[no-any-return]
+
+    def _contributions(self, history: sp.csr_matrix, item: int) -> np.ndarray:
+        """The exact split of the solved score over the history: with
+        ``A = YtY + reg I + sum (c_h - 1) y_h y_h^T`` the user vector is
+        ``A^-1 sum c_h y_h``, so book h adds ``c_h * y_item^T A^-1 y_h``."""
+        assert self.item_factors is not None
+        factors = self.item_factors.astype(np.float64)
+        conf = confidence(history.data, self.config.alpha, self.config.confidence)
+        conf = np.asarray(conf, dtype=np.float64)
+        mine = factors[history.indices]
+        system = factors.T @ factors + self.config.regularization * np.eye(factors.shape[1])
+        system += (mine.T * (conf - 1.0)) @ mine
+        direction = np.linalg.solve(system, factors[item])
+        return (conf * (mine @ direction)).astype(np.float32)  # type: ignore[no-any-return]
+
     def _score_known(self, user_idx: np.ndarray) -> np.ndarray:
         assert self.user_factors is not None and self.item_factors is not None
         return self.user_factors[user_idx] @ self.item_factors.T  # type: ignore[no-any-return]

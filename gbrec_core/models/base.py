@@ -19,7 +19,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from gbrec_core.errors import InvalidInputError, ModelLoadError, NotFittedError
-from gbrec_core.models import persistence
+from gbrec_core.models import folding, persistence
 from gbrec_core.models.config import config_to_json
 
 BATCH_USERS = 2048
@@ -147,6 +147,68 @@ class Recommender(ABC):
             out_ids[rows] = np.where(top >= 0, items.ids[np.maximum(top, 0)], -1)
             out_scores[rows] = top_scores
         return out_ids, out_scores
+
+    def recommend_from_items(
+        self,
+        book_ids: np.ndarray,
+        k: int = 10,
+        exclude: np.ndarray | None = None,
+        candidates: np.ndarray | None = None,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Top-``k`` book ids and scores (1-d, -1 / -inf pad) for a reader the model was
+        not trained on, from books they liked: the seeds are folded in as that reader's
+        history (see :mod:`gbrec_core.models.folding`) and never recommended back.
+        Seeds the model lacks are ignored; ``exclude`` are further book ids to leave
+        out; ``candidates`` (a boolean per item row) restricts the list to those books."""
+        _, items = self._require_fitted()
+        _check_k(k)
+        rows = folding.seed_rows(items.index_of(np.atleast_1d(np.asarray(book_ids))))
+        scores = self.score_history(folding.one_row(rows, len(items)))
+        scores[0, rows] = -np.inf
+        if exclude is not None:
+            excluded = items.index_of(np.atleast_1d(np.asarray(exclude)))
+            scores[0, excluded[excluded >= 0]] = -np.inf
+        if candidates is not None:
+            scores[:, ~candidates] = -np.inf
+        top, top_scores = top_k(scores, k)
+        return np.where(top[0] >= 0, items.ids[np.maximum(top[0], 0)], -1), top_scores[0]
+
+    def score_history(self, history: sp.csr_matrix) -> np.ndarray:
+        """Scores (n_rows, n_items) of readers given by their rating rows in this
+        model's item space, as if they had been trained users (seen books not masked)."""
+        _, items = self._require_fitted()
+        if history.shape[1] != len(items):
+            raise InvalidInputError("a history row must span the model's items")
+        return self._score_history(history.tocsr())
+
+    def explain(
+        self,
+        book_ids: np.ndarray,
+        *,
+        user_id: int | None = None,
+        seeds: np.ndarray | None = None,
+        top: int = 3,
+    ) -> list[list[int]]:
+        """For each book, the reader's history books (of ``user_id``, else ``seeds``)
+        that raised its score most, largest contribution first (at most ``top``; books
+        the model cannot attribute get an empty list)."""
+        history = self._history_row(user_id, seeds)
+        _, items = self._require_fitted()
+        rows = items.index_of(np.atleast_1d(np.asarray(book_ids)))
+        out: list[list[int]] = []
+        for row in rows.tolist():
+            if row < 0 or history.nnz == 0:
+                out.append([])
+                continue
+            terms = self.contributions(history, int(row))
+            chosen = folding.top_contributors(terms, history.indices, top)
+            out.append([int(i) for i in items.ids[chosen]])
+        return out
+
+    def contributions(self, history: sp.csr_matrix, item: int) -> np.ndarray:
+        """What each entry of the one-row ``history`` adds to item row ``item``'s score
+        (aligned with ``history.indices``; zeros when the family cannot attribute)."""
+        return self._contributions(history, item)
 
     def similar_items(self, book_ids: np.ndarray, k: int = 10) -> tuple[np.ndarray, np.ndarray]:
         """Top-``k`` most similar books to each given book (itself excluded)."""
@@ -285,6 +347,25 @@ class Recommender(ABC):
     @abstractmethod
     def _score_known(self, user_idx: np.ndarray) -> np.ndarray:
         """Dense scores (len(user_idx), n_items) for known users (all indices >= 0)."""
+
+    def _score_history(self, history: sp.csr_matrix) -> np.ndarray:
+        """Dense scores for history rows (what :meth:`score_history` returns)."""
+        raise InvalidInputError(f"{self.name} cannot score readers it was not trained on")
+
+    def _contributions(self, history: sp.csr_matrix, item: int) -> np.ndarray:
+        """How much each stored entry of the one-row ``history`` adds to ``item``'s
+        score (aligned with ``history.indices``); default: nothing is attributable."""
+        return np.zeros(history.nnz, dtype=np.float32)
+
+    def _history_row(self, user_id: int | None, seeds: np.ndarray | None) -> sp.csr_matrix:
+        users, items = self._require_fitted()
+        assert self.seen is not None
+        if user_id is not None and users.position(int(user_id)) >= 0:
+            row: sp.csr_matrix = self.seen[users.position(int(user_id))]
+            return row
+        if seeds is not None and len(seeds):
+            return folding.one_row(folding.seed_rows(items.index_of(seeds)), len(items))
+        return sp.csr_matrix((1, len(items)), dtype=np.float32)
 
     def _item_similarity(self, item_idx: np.ndarray) -> np.ndarray:
         """Dense similarity (len(item_idx), n_items); default: co-occurrence cosine."""

@@ -58,10 +58,9 @@ class ContentRecommender(Recommender):
         assert self.items is not None
         self.features = tfidf_matrix(books, self.items.ids, self.config.author_weight)
 
-    def _profile_weights(self, user_idx: np.ndarray) -> sp.csr_matrix:
-        """Row-stochastic weights over each user's liked books (all rated books if none)."""
-        assert self.seen is not None
-        weights = self.seen[user_idx].astype(np.float32)
+    def _profile_weights(self, history: sp.csr_matrix) -> sp.csr_matrix:
+        """Row-stochastic weights over each reader's liked books (all rated if none)."""
+        weights = history.astype(np.float32)
         liked = (weights.data >= self.config.like_threshold).astype(np.float32)
         row_of = np.repeat(np.arange(weights.shape[0]), np.diff(weights.indptr))
         liked_per_row = np.bincount(row_of, weights=liked, minlength=weights.shape[0])
@@ -71,12 +70,25 @@ class ContentRecommender(Recommender):
         return weights
 
     def _score_known(self, user_idx: np.ndarray) -> np.ndarray:
+        assert self.seen is not None
+        return self._score_history(self.seen[user_idx])
+
+    def _score_history(self, history: sp.csr_matrix) -> np.ndarray:
         assert self.features is not None and self.popularity is not None
         if not self.has_features:
             # Without book features the only honest ranking is by popularity.
-            return np.tile(self.popularity, (user_idx.shape[0], 1))
-        profiles = self._profile_weights(user_idx) @ self.features
+            return np.tile(self.popularity, (history.shape[0], 1))
+        profiles = self._profile_weights(history) @ self.features
         return np.asarray((profiles @ self.features.T).toarray(), dtype=np.float32)
+
+    def _contributions(self, history: sp.csr_matrix, item: int) -> np.ndarray:
+        """Each history book's weight times its tag/author overlap with ``item``."""
+        assert self.features is not None
+        if not self.has_features:
+            return np.zeros(history.nnz, dtype=np.float32)
+        weights = self._profile_weights(history).data
+        overlap = (self.features[history.indices] @ self.features[item].T).toarray().ravel()
+        return (weights * overlap).astype(np.float32)  # type: ignore[no-any-return]
 
     def _item_similarity(self, item_idx: np.ndarray) -> np.ndarray:
         assert self.features is not None and self.seen is not None

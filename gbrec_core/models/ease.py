@@ -66,13 +66,28 @@ class EASERecommender(Recommender):
         self.weights = solve_ease(given, self.config.l2)
 
     def _score_known(self, user_idx: np.ndarray) -> np.ndarray:
-        assert self.seen is not None and self.popularity is not None
+        assert self.seen is not None
+        return self._score_history(self.seen[user_idx])
+
+    def _score_history(self, history: sp.csr_matrix) -> np.ndarray:
+        assert self.popularity is not None
         assert self.weights is not None and self.modelled is not None
-        history = _binary(self.seen[user_idx])[:, self.modelled]
+        rows = _binary(history)[:, self.modelled]
         # Unmodelled books rank below modelled ones, ordered by popularity.
-        scores = np.tile(self.popularity - 2.0, (user_idx.shape[0], 1)).astype(np.float32)
-        scores[:, self.modelled] = np.asarray(history @ self.weights, dtype=np.float32)
+        scores = np.tile(self.popularity - 2.0, (history.shape[0], 1)).astype(np.float32)
+        scores[:, self.modelled] = np.asarray(rows @ self.weights, dtype=np.float32)
         return scores
+
+    def _contributions(self, history: sp.csr_matrix, item: int) -> np.ndarray:
+        """B[h, item] for each history book h: the score is exactly their sum."""
+        assert self.weights is not None and self.modelled is not None
+        out = np.zeros(history.nnz, dtype=np.float32)
+        column = _modelled_position(self.modelled, np.array([item]))
+        rows = _modelled_position(self.modelled, history.indices)
+        if column[0] >= 0:
+            inside = rows >= 0
+            out[inside] = self.weights[rows[inside], column[0]]
+        return out
 
     def _item_similarity(self, item_idx: np.ndarray) -> np.ndarray:
         assert self.weights is not None and self.modelled is not None and self.seen is not None
@@ -90,6 +105,13 @@ class EASERecommender(Recommender):
     def _restore(self, state: dict[str, np.ndarray]) -> None:
         self.weights = state["weights"]
         self.modelled = state["modelled"]
+
+
+def _modelled_position(modelled: np.ndarray, item_idx: np.ndarray) -> np.ndarray:
+    """Row of each item in the weight matrix, -1 for books EASE does not model."""
+    pos = np.clip(np.searchsorted(modelled, item_idx), 0, modelled.shape[0] - 1)
+    found: np.ndarray = np.where(modelled[pos] == item_idx, pos, -1)
+    return found
 
 
 def modelled_items(popularity: np.ndarray, max_items: int) -> np.ndarray:

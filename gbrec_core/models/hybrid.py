@@ -28,6 +28,7 @@ from typing import Any, ClassVar, Literal
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 
 from gbrec_core.errors import InvalidInputError, ModelLoadError
 from gbrec_core.models.als import ALSConfig, ALSRecommender
@@ -283,6 +284,24 @@ class HybridRecommender(Recommender):
             z = standardise(part.score_rows(user_idx)) * np.float32(self.mix[family])
             total = z if total is None else total + z
         assert total is not None
+        return total
+
+    def _score_history(self, history: sp.csr_matrix) -> np.ndarray:
+        total: np.ndarray | None = None
+        for family, part in self.components.items():
+            z = standardise(part.score_history(history)) * np.float32(self.mix[family])
+            total = z if total is None else total + z
+        assert total is not None
+        return total
+
+    def _contributions(self, history: sp.csr_matrix, item: int) -> np.ndarray:
+        """The parts' contributions on the blend's scale (each z-scored by its row's
+        spread, then weighted by its mix share)."""
+        total = np.zeros(history.nnz, dtype=np.float32)
+        for family, part in self.components.items():
+            spread = float(part.score_history(history).std()) or 1.0
+            share = self.mix[family] / spread
+            total += np.float32(share) * part.contributions(history, item)
         return total
 
     def _item_similarity(self, item_idx: np.ndarray) -> np.ndarray:

@@ -7,6 +7,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 
 from gbrec_core.models.base import Recommender
 from gbrec_core.models.config import build_config
@@ -33,3 +34,7 @@ class PopularityRecommender(Recommender):
     def _score_known(self, user_idx: np.ndarray) -> np.ndarray:
         assert self.popularity is not None
         return np.tile(self.popularity, (user_idx.shape[0], 1))
+
+    def _score_history(self, history: sp.csr_matrix) -> np.ndarray:
+        """Popularity ignores the reader: seeds change nothing but what is excluded."""
+        return self._score_known(np.zeros(history.shape[0], dtype=np.int64))

@@ -24,6 +24,7 @@ import time
 from gbrec_core.errors import GbrecError
 from gbrec_core.registry import CHAMPION
 from gbrec_core.serving.observer import ServingObserver
+from gbrec_core.serving.ranking import ListQuery
 from gbrec_core.serving.routing import ArmChoice
 from gbrec_core.serving.server import ModelServer
 from gbrec_core.serving.types import Recommendation
@@ -51,13 +52,15 @@ class ArmModels:
         self._versions: dict[str, tuple[str, float]] = {}
         self._failures: dict[str, tuple[str, float]] = {}
 
-    async def recommend(self, arm: ArmChoice, user_id: int, k: int) -> Recommendation | None:
+    async def recommend(
+        self, arm: ArmChoice, user_id: int, k: int, query: ListQuery | None = None
+    ) -> Recommendation | None:
         """The arm's list, or None when its model cannot serve (the champion answers)."""
         reason = self._recent_failure(arm.model)
         if reason is None:
             try:
                 version = await self._version(arm.model)
-                return await self.server.arecommend(user_id, k=k, version=version)
+                return await self.server.arecommend(user_id, k, version, query)
             except GbrecError as e:
                 reason = type(e).__name__
                 self._remember_failure(arm, reason, e)

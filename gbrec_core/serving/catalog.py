@@ -7,6 +7,7 @@ process (the API lifespan, the CLI) and every lookup is a dict access.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 import math
 from dataclasses import dataclass
@@ -16,6 +17,8 @@ import pandas as pd
 
 from gbrec_core.data import load_book_tags, load_books, load_tags
 from gbrec_core.data.schema import BOOK_TAGS_FILE, BOOKS_FILE, TAGS_FILE
+from gbrec_core.serving.catalog_index import CatalogIndex
+from gbrec_core.serving.filters import BookFilter, BookMask
 from gbrec_core.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -73,6 +76,17 @@ class BookCatalog:
     def record(self, book_id: int) -> BookRecord:
         """The book, or a placeholder when the model knows it but the catalogue does not."""
         return self._books.get(book_id) or placeholder(book_id)
+
+    @functools.cached_property
+    def index(self) -> CatalogIndex:
+        """Tag/author/year/rating columns for filters (built on first use)."""
+        return CatalogIndex(
+            (r.id, r.tags, r.authors, r.year, r.average_rating) for r in self._books.values()
+        )
+
+    def mask(self, wanted: BookFilter) -> BookMask:
+        """The books of this catalogue ``wanted`` allows."""
+        return self.index.mask(wanted)
 
 
 def catalog_folder(settings: Settings) -> Path:

@@ -30,11 +30,14 @@ from gbrec_core.errors import (
     UnavailableError,
 )
 from gbrec_core.registry import CHAMPION, Deployment, ModelRegistry, ModelVersionInfo
+from gbrec_core.serving import ranking
 from gbrec_core.serving.cache import VersionCache
 from gbrec_core.serving.disk_cache import DiskCache
 from gbrec_core.serving.fallback import PopularityFallback
+from gbrec_core.serving.filters import BookMask
 from gbrec_core.serving.loader import LoadedVersion, VersionLoader
 from gbrec_core.serving.precompute import Precomputer
+from gbrec_core.serving.ranking import ListQuery
 from gbrec_core.serving.similar import VectorSearch, similar_books
 from gbrec_core.serving.types import FALLBACK_VERSION, Recommendation
 from gbrec_core.serving.watcher import Watcher
@@ -129,18 +132,52 @@ class ModelServer:
         return True
 
     # ---- requests --------------------------------------------------------------------------------
-    def recommend(self, user_id: int, k: int = 10, version: str | None = None) -> Recommendation:
+    def recommend(
+        self,
+        user_id: int,
+        k: int = 10,
+        version: str | None = None,
+        query: ListQuery | None = None,
+    ) -> Recommendation:
+        """Top-``k`` unread books; ``query`` filters them or seeds a new reader."""
         if k < 1:
             raise InvalidInputError(f"k must be >= 1, got {k}")
         live = self._live if version is None else self.ensure_loaded(version)
         if live is None:
-            return self._fallback_answer(user_id, k)
+            return self._fallback_answer(user_id, k, query or ListQuery())
+        if query is not None and (query.allowed is not None or not self._knows(live, user_id)):
+            return self._shaped(live, user_id, k, query)  # seeds count for new readers only
         table = self.precomputed.table_for(live.version, live.bundle.model, user_id)
         hit = None if table is None else table.lookup(user_id, k)
         if hit is not None:
             self._count_request(live.version)
             return Recommendation(int(user_id), live.version, False, hit[0], hit[1])
         return self._score(live, user_id, k)
+
+    @staticmethod
+    def _knows(live: LoadedVersion, user_id: int) -> bool:
+        users = live.bundle.model.users
+        return users is not None and users.position(int(user_id)) >= 0
+
+    def _shaped(
+        self, live: LoadedVersion, user_id: int, k: int, query: ListQuery
+    ) -> Recommendation:
+        """A filtered list, or a seeded one for a user the model does not know."""
+        model, bundle = live.bundle.model, live.bundle
+        assert model.users is not None
+        self._count_request(live.version)
+        if model.users.position(int(user_id)) < 0:
+            if query.seeds:
+                ids, scores = ranking.seeded(bundle, query.seeds, k, query.allowed)
+                return Recommendation(int(user_id), live.version, False, ids, scores)
+            ids, scores = ranking.popular(bundle.fallback_ids, bundle.fallback_scores, k, query)
+            return Recommendation(int(user_id), live.version, True, ids, scores)
+        assert query.allowed is not None
+        table = self.precomputed.table_for(live.version, model, user_id)
+        found = ranking.from_table(table, user_id, k, query.allowed)
+        if found is None:
+            found = ranking.scored(bundle, user_id, k, query.allowed)
+        return Recommendation(int(user_id), live.version, False, *found)
 
     def _score(self, live: LoadedVersion, user_id: int, k: int) -> Recommendation:
         """The model's own answer (no precomputed list), timed for :meth:`arecommend`."""
@@ -168,7 +205,11 @@ class ModelServer:
         )
 
     async def arecommend(
-        self, user_id: int, k: int = 10, version: str | None = None
+        self,
+        user_id: int,
+        k: int = 10,
+        version: str | None = None,
+        query: ListQuery | None = None,
     ) -> Recommendation:
         """:meth:`recommend` in a worker thread, so the event loop never blocks on numpy.
 
@@ -178,9 +219,11 @@ class ModelServer:
         which holds the GIL anyway, so it runs inline. Unknown or slow versions, and
         versions that may need loading, always go to a thread.
         """
-        if self._cheap(version, k):
-            return self.recommend(user_id, k, version)
-        return await asyncio.to_thread(self.recommend, user_id, k, version)
+        if (query is None or (query.allowed is not None and not query.seeds)) and self._cheap(
+            version, k
+        ):
+            return self.recommend(user_id, k, version, query)
+        return await asyncio.to_thread(self.recommend, user_id, k, version, query)
 
     def _cheap(self, version: str | None, k: int) -> bool:
         live = self._live
@@ -196,7 +239,9 @@ class ModelServer:
         cost = self._cost.get(key)
         return cost is not None and cost < self.inline_max_seconds
 
-    def similar(self, book_id: int, k: int = 10) -> list[tuple[int, float]]:
+    def similar(
+        self, book_id: int, k: int = 10, allowed: BookMask | None = None
+    ) -> list[tuple[int, float]]:
         """Books most similar to ``book_id`` under the live model (index when attached)."""
         if k < 1:
             raise InvalidInputError(f"k must be >= 1, got {k}")
@@ -204,6 +249,8 @@ class ModelServer:
         if live is None:
             raise UnavailableError("no model is loaded; similar books need one")
         use_index = self._index if self._index_version in (None, live.version) else None
+        if allowed is not None:
+            return ranking.similar_allowed(live.bundle, book_id, k, use_index, allowed)
         return similar_books(live.bundle, book_id, k, use_index)
 
     async def asimilar(self, book_id: int, k: int = 10) -> list[tuple[int, float]]:
@@ -328,11 +375,11 @@ class ModelServer:
             return version_or_alias
         return self.loader.describe(version_or_alias).version
 
-    def _fallback_answer(self, user_id: int, k: int) -> Recommendation:
+    def _fallback_answer(self, user_id: int, k: int, query: ListQuery) -> Recommendation:
         source = self._books_fallback or self._cached_fallback()
         if source is None:
             raise UnavailableError("no model loaded and no catalogue to fall back on")
-        ids, scores = source.top(k)
+        ids, scores = ranking.popular(source.book_ids, source.scores, k, query)
         self._count("fallback_requests")
         return Recommendation(int(user_id), FALLBACK_VERSION, True, ids, scores)
 

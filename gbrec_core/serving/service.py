@@ -17,14 +17,19 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from gbrec_core.errors import InvalidInputError, UnavailableError
 from gbrec_core.experiments import Event
 from gbrec_core.experiments.patterns import check_attributes
 from gbrec_core.monitoring import OnlineMonitor
 from gbrec_core.serving.arms import ArmModels
 from gbrec_core.serving.catalog import BookCatalog, BookRecord
+from gbrec_core.serving.filters import BookFilter
 from gbrec_core.serving.index_manager import IndexManager
 from gbrec_core.serving.observer import ServingObserver
+from gbrec_core.serving.pages import page_start
+from gbrec_core.serving.ranking import ListQuery
 from gbrec_core.serving.request_ids import new_request_id
 from gbrec_core.serving.routing import ArmChoice, ExperimentRouter
 from gbrec_core.serving.server import ModelServer
@@ -59,9 +64,15 @@ class RecommendationList:
     fallback: bool
     book_ids: list[int]
     scores: list[float]
+    #: The list position of ``book_ids[0]`` (0 for the first page).
+    offset: int = 0
+    #: True when the ranking goes on after this page (within the ranked depth).
+    has_next_page: bool = False
+    #: The seed books a new reader's list was folded from (empty otherwise).
+    seeds: tuple[int, ...] = ()
 
     def ranked(self, catalog: BookCatalog) -> list[RankedBook]:
-        return ranked_books(catalog, self.book_ids, self.scores)
+        return ranked_books(catalog, self.book_ids, self.scores, self.offset + 1)
 
 
 @dataclass(frozen=True)
@@ -75,12 +86,35 @@ class SimilarBooks:
 
 
 def ranked_books(
-    catalog: BookCatalog, book_ids: list[int], scores: list[float]
+    catalog: BookCatalog, book_ids: list[int], scores: list[float], first_rank: int = 1
 ) -> list[RankedBook]:
     return [
         RankedBook(rank, score, catalog.record(book_id))
-        for rank, (book_id, score) in enumerate(zip(book_ids, scores, strict=True), start=1)
+        for rank, (book_id, score) in enumerate(zip(book_ids, scores, strict=True), first_rank)
     ]
+
+
+@dataclass(frozen=True)
+class Page:
+    """Which window of the ranking to answer: ``offset`` or an ``after`` cursor."""
+
+    offset: int = 0
+    after: str | None = None
+
+
+FIRST_PAGE = Page()
+
+
+@dataclass(frozen=True)
+class Window:
+    start: int
+    limit: int
+    query: ListQuery | None
+
+    def cut(self, rec: Recommendation) -> tuple[list[int], list[float], bool]:
+        """This page of the ranked answer and whether books follow it."""
+        end = self.start + self.limit
+        return rec.book_ids[self.start : end], rec.scores[self.start : end], len(rec.book_ids) > end
 
 
 class RecommendationService:
@@ -112,27 +146,56 @@ class RecommendationService:
         attributes: Any = None,
         *,
         record: bool = True,
+        page: Page = FIRST_PAGE,
+        wanted: BookFilter | None = None,
+        seeds: Sequence[int] = (),
     ) -> RecommendationList:
-        """Top ``limit`` unread books for ``user_id`` (see the module docstring)."""
+        """Top ``limit`` unread books for ``user_id`` (see the module docstring): the
+        ``page`` window of the ranking, only books ``wanted`` allows; ``seeds`` fold a
+        reader the model does not know in from books they liked."""
         check_limit(limit)
         check_attributes(attributes)
+        start = page_start(page.offset, page.after, limit, self.depth)
+        query = self._query(wanted, seeds)
+        k = min(start + limit + 1, self.depth)  # one more: is there a next page?
         if not experiment_id:  # the hot path: the champion answers, no routing
-            rec = await self.server.arecommend(user_id, k=limit)
-            return self._served(rec, None, new_request_id(), record)
+            rec = await self.server.arecommend(user_id, k, None, query)
+            return self._served(rec, None, new_request_id(), record, Window(start, limit, query))
         arm = await self.router.route(experiment_id, user_id, attributes)
-        rec, arm = await self._answer(arm, user_id, limit)
+        rec, arm = await self._answer(arm, user_id, k, query)
+        window = Window(start, limit, query)
         request_id = new_request_id()
         if record and arm is not None:
-            await self.router.record_exposure(arm, rec.user_id, request_id, rec.book_ids)
-        return self._served(rec, arm, request_id, record)
+            shown = window.cut(rec)[0]
+            await self.router.record_exposure(arm, rec.user_id, request_id, shown)
+        return self._served(rec, arm, request_id, record, window)
+
+    @property
+    def depth(self) -> int:
+        """How deep a list can be paged: the precomputed depth, at least one page."""
+        return max(self.server.settings.precompute_depth, MAX_LIMIT)
+
+    def _query(self, wanted: BookFilter | None, seeds: Sequence[int]) -> ListQuery | None:
+        """The request's filter compiled to a mask (once), with its seeds; None: plain."""
+        allowed = None if wanted is None or wanted.is_empty else self.catalog.mask(wanted)
+        if allowed is None and not seeds:
+            return None
+        return ListQuery(allowed, tuple(int(s) for s in seeds))
 
     def _served(
-        self, rec: Recommendation, arm: ArmChoice | None, request_id: str, record: bool
+        self,
+        rec: Recommendation,
+        arm: ArmChoice | None,
+        request_id: str,
+        record: bool,
+        window: Window,
     ) -> RecommendationList:
-        """The answer, logged for online metrics (when ``record``) and observed."""
+        """The page, logged for online metrics (when ``record``) and observed."""
+        ids, scores, more = window.cut(rec)
         if record:
-            self.monitor.served(request_id, rec.version, rec.book_ids)
+            self.monitor.served(request_id, rec.version, ids)
         self.observer.served(rec.version, arm.variant if arm else "", rec.fallback)
+        seeds = window.query.seeds if window.query and not rec.fallback else ()
         return RecommendationList(
             request_id,
             rec.user_id,
@@ -140,26 +203,49 @@ class RecommendationService:
             arm.variant if arm else None,
             arm.experiment_id if arm else None,
             rec.fallback,
-            rec.book_ids,
-            rec.scores,
+            ids,
+            scores,
+            window.start,
+            more,
+            seeds,
         )
 
     async def _answer(
-        self, arm: ArmChoice | None, user_id: int, limit: int
+        self, arm: ArmChoice | None, user_id: int, k: int, query: ListQuery | None
     ) -> tuple[Recommendation, ArmChoice | None]:
         """The arm's answer, else the champion's (then the request is served traffic,
         not experiment data: no arm)."""
         if arm is not None:
-            rec = await self.arms.recommend(arm, user_id, limit)
+            rec = await self.arms.recommend(arm, user_id, k, query)
             if rec is not None:
                 return rec, arm
-        return await self.server.arecommend(user_id, k=limit), None
+        return await self.server.arecommend(user_id, k, None, query), None
 
-    async def similar(self, book_id: int, limit: int = 10) -> SimilarBooks:
-        """Books most similar to ``book_id`` (the vector index, else the model)."""
+    async def explain(self, found: RecommendationList, top: int = 3) -> list[list[int]]:
+        """For each book of ``found``, the reader's books (history, else seeds) that
+        raised its score most; empty lists for popularity answers. Runs only when a
+        client asks (the ``because`` field): the hot path never pays for it."""
+        if found.fallback or not found.book_ids:
+            return [[] for _ in found.book_ids]
+        loaded = await asyncio.to_thread(self.server.ensure_loaded, found.model_version)
+        seeds = np.asarray(found.seeds, dtype=np.int64)
+        return await asyncio.to_thread(
+            loaded.bundle.model.explain,
+            np.asarray(found.book_ids, dtype=np.int64),
+            user_id=found.user_id,
+            seeds=seeds,
+            top=top,
+        )
+
+    async def similar(
+        self, book_id: int, limit: int = 10, wanted: BookFilter | None = None
+    ) -> SimilarBooks:
+        """Books most similar to ``book_id`` (the vector index, else the model), only
+        those ``wanted`` allows (searching deeper until ``limit`` pass)."""
         check_limit(limit)
         started = time.perf_counter()
-        pairs = await asyncio.to_thread(self.server.similar, book_id, limit)
+        allowed = None if wanted is None or wanted.is_empty else self.catalog.mask(wanted)
+        pairs = await asyncio.to_thread(self.server.similar, book_id, limit, allowed)
         self.observer.similar_searched(time.perf_counter() - started)
         return SimilarBooks(book_id, [int(b) for b, _ in pairs], [float(s) for _, s in pairs])
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Protocol
+
 import strawberry
 
+from gbrec_core.errors import InvalidInputError
 from gbrec_core.serving import BookCatalog, BookRecord
 from gbrec_core.serving.catalog import placeholder
 from gbrec_graphql.internals import shared_view
@@ -64,15 +67,47 @@ class BookViews:
         return book
 
 
+#: The most books ``because`` names (what is computed once per list).
+MAX_BECAUSE = 10
+
+
+class BecauseSource(Protocol):
+    """Explanations of a ranked list, by position in the page."""
+
+    async def of(self, position: int) -> list[int]: ...
+
+
 @strawberry.type(description="A book with its rank and score in a ranked list.")
 class ScoredBook:
     rank: int
     score: float
     book: Book
+    reasons: strawberry.Private[BecauseSource | None] = None
+    position: strawberry.Private[int] = 0
+
+    @strawberry.field(
+        description="The reader's books (history, or seed books) that raised this "
+        "book's score most, largest first (at most `limit`, 1..10); computed only when "
+        "asked. Null where no reader is involved (similarBooks); empty for popularity "
+        "answers."
+    )
+    async def because(self, info: strawberry.Info, limit: int = 3) -> list[Book] | None:
+        if not 1 <= limit <= MAX_BECAUSE:
+            raise InvalidInputError(f"because limit must be between 1 and {MAX_BECAUSE}")
+        if self.reasons is None:
+            return None
+        ids = (await self.reasons.of(self.position))[:limit]
+        views: BookViews = info.context.services.books
+        return views.many(ids)
 
 
-def scored_books(books: list[Book], scores: list[float]) -> list[ScoredBook]:
+def scored_books(
+    books: list[Book],
+    scores: list[float],
+    offset: int = 0,
+    reasons: BecauseSource | None = None,
+) -> list[ScoredBook]:
     return [
-        ScoredBook(rank=rank, score=float(score), book=book)
-        for rank, (book, score) in enumerate(zip(books, scores, strict=True), start=1)
+        ScoredBook(rank=offset + i + 1, score=float(score), book=book, reasons=reasons, position=i)
+        for i, (book, score) in enumerate(zip(books, scores, strict=True))
     ]

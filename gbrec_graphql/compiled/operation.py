@@ -17,6 +17,7 @@ from graphql import (
     OperationDefinitionNode,
     OperationType,
     get_named_type,
+    is_enum_type,
     is_scalar_type,
     visit,
 )
@@ -121,6 +122,11 @@ def compile_operation(
     return CompiledOperation(document, operation, variables, tuple(roots), serialize)
 
 
+def _plain_argument(type_: Any) -> bool:
+    named = get_named_type(type_)
+    return is_scalar_type(named) or is_enum_type(named)
+
+
 def _root(
     query_type: GraphQLObjectType, names: NameConverter, key: str, nodes: list[FieldNode]
 ) -> CompiledRoot | None:
@@ -129,9 +135,10 @@ def _root(
     field_def = query_type.fields.get(name)
     if function is None or field_def is None:
         return None
-    # Strawberry converts enums and input objects into Python types; only scalars pass
-    # through graphql-core's coercion unchanged, so only they are compiled.
-    if not all(is_scalar_type(get_named_type(a.type)) for a in field_def.args.values()):
+    # Strawberry converts input objects into Python types after graphql-core's coercion;
+    # scalars (and lists of them) pass through unchanged, and Strawberry's enum types
+    # parse to the Python enum member themselves, so only those are compiled.
+    if not all(_plain_argument(a.type) for a in field_def.args.values()):
         return None
     definition = strawberry_field(field_def)
     if definition is None:

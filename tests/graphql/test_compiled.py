@@ -61,6 +61,29 @@ CASES: dict[str, tuple[str, dict[str, Any] | None]] = {
         None,
     ),
     "typename only beside": ("{ __typename recommendations(userId: 3) { fallback } }", None),
+    "filters as variables": (
+        "query R($u: Int!, $t: [String!], $m: TagsMatch! = ANY, $x: [Int!], $y: Int) {"
+        " recommendations(userId: $u, limit: 4, tags: $t, tagsMatch: $m, excludeBookIds: $x,"
+        " yearFrom: $y) { items { rank book { id year tags } } pageInfo { hasNextPage } } }",
+        {"u": 7, "t": ["fiction", "fantasy"], "m": "ALL", "x": [1, 2, 3], "y": 1950},
+    ),
+    "filters as literals": (
+        '{ recommendations(userId: 8, limit: 3, excludeTags: ["fantasy"], tagsMatch: ALL,'
+        " minAverageRating: 3.5, yearTo: 2010) { items { book { id } } } }",
+        None,
+    ),
+    "seed books and paging": (
+        "query R($s: [Int!], $o: Int! = 0) { recommendations(userId: 999999, limit: 3,"
+        " seedBookIds: $s, offset: $o) { fallback items { rank book { id } }"
+        " pageInfo { hasNextPage endCursor } } }",
+        {"s": [1, 2, 3], "o": 3},
+    ),
+    "a bad cursor": ('{ recommendations(userId: 7, after: "bm9wZQ") { fallback } }', None),
+    "a page beyond the depth": ("{ recommendations(userId: 7, offset: 95) { fallback } }", None),
+    "explanations": (
+        "{ recommendations(userId: 7, limit: 3) { items { rank because { id } } } }",
+        None,
+    ),
 }
 
 
@@ -129,6 +152,9 @@ HOT = (
     "tags",
     "attributes object",
     "typename only beside",
+    "filters as variables",
+    "filters as literals",
+    "seed books and paging",
 )
 
 

@@ -19,7 +19,8 @@ def test_contract_fields_exist() -> None:
     sdl = schema_sdl()
     for field in (
         "recommendations(userId: Int!, limit: Int! = 10, experimentId: String",
-        "similarBooks(bookId: Int!, limit: Int! = 10): [ScoredBook!]!",
+        # Filter arguments follow (issue 16); the contract's arguments come first.
+        "similarBooks(bookId: Int!, limit: Int! = 10",
         "book(id: Int!): Book",
         "experiment(id: String!): Experiment",
         "servingModel: ModelVersion!",
