@@ -92,6 +92,7 @@ class StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
 def stream_handler() -> logging.Handler:
     """The root handler (a dictConfig factory): also routes ``warnings`` through logging,
     in whichever process applies the configuration, and masks URI passwords."""
+    logging.captureWarnings(False)  # re-arm: a no-op if an earlier configuration captured
     logging.captureWarnings(True)
     handler = StderrHandler()
     handler.addFilter(RedactingFilter())

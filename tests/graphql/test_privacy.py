@@ -33,6 +33,9 @@ from gbrec_graphql.app import create_app
 
 from .conftest import Api, api_settings, catalogue, ratings, register_models
 
+# The tests share one home and run in order (traffic, then refusals, then erasures).
+pytestmark = pytest.mark.xdist_group("privacy")
+
 KNOWN, UNKNOWN = 1928374650, 2069143587  # in the model's training data / not
 SMALL = list(range(1, 41))
 EXP = "privacy-ab"
