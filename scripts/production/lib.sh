@@ -152,6 +152,9 @@ export_profile_env() {
   # The API processes have homes of their own: they verify bundles with this shared key.
   GBREC_SIGNING_KEY="${GBREC_SIGNING_KEY:-$(od -An -tx1 -N32 /dev/urandom | tr -d ' \n')}"
   export GBREC_SIGNING_KEY
+  # ... and pseudonymise user ids with this one, so both count a user once in Redis.
+  GBREC_PSEUDONYM_KEY="${GBREC_PSEUDONYM_KEY:-$(od -An -tx1 -N32 /dev/urandom | tr -d ' \n')}"
+  export GBREC_PSEUDONYM_KEY
   export GBREC_SYNTHETIC_SCALE=tiny
   export GBREC_MODEL_WATCH_INTERVAL=2
   export GBREC_REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0"

@@ -78,6 +78,8 @@ class ApiProcess:
     proc: subprocess.Popen[bytes] | None = None
     #: ``(certificate, key)``: serve HTTPS and trust only that certificate.
     tls: tuple[Path, Path] | None = None
+    #: The API key sent when a call names none (production mode needs one for reads).
+    read_key: str | None = None
     _client: httpx.Client = field(init=False)
 
     def __post_init__(self) -> None:
@@ -152,6 +154,7 @@ class ApiProcess:
         self, query: str, variables: dict[str, Any] | None = None, key: str | None = None
     ) -> dict[str, Any]:
         """The raw GraphQL response body."""
+        key = key or self.read_key
         headers = {"X-API-Key": key} if key else {}
         response = self._client.post(
             f"{self.url}/graphql",

@@ -77,6 +77,7 @@ def apis(
     would: all they share is Redis over TCP and the MLflow registry on PostgreSQL.
     """
     started: list[ApiProcess] = []
+    read = create_key(profile, "read")  # production mode: reads need a key
     try:
         for name in ("api-a", "api-b"):
             folder = tmp_path_factory.mktemp(name)
@@ -85,7 +86,7 @@ def apis(
                 "GBREC_HOME": str(folder / "home"),
                 "GBREC_DATASET": str(materialized),
             }
-            started.append(ApiProcess(env, folder / "serve.log").start())
+            started.append(ApiProcess(env, folder / "serve.log", read_key=read).start())
         yield started[0], started[1]
     finally:
         for api in started:
