@@ -33,9 +33,6 @@ from gbrec_graphql.app import create_app
 
 from .conftest import Api, api_settings, catalogue, ratings, register_models
 
-# The tests share one home and run in order (traffic, then refusals, then erasures).
-pytestmark = pytest.mark.xdist_group("privacy")
-
 KNOWN, UNKNOWN = 1928374650, 2069143587  # in the model's training data / not
 SMALL = list(range(1, 41))
 EXP = "privacy-ab"
@@ -198,7 +195,9 @@ def test_delete_user_erases_the_users_experiment_and_serving_data(
     )
 
 
-def test_delete_user_needs_the_admin_scope(api: Api) -> None:
+def test_delete_user_needs_the_admin_scope(
+    api: Api, traffic: dict[int, list[dict[str, Any]]]
+) -> None:
     for key in (None, "read", "events"):
         body = api.gql(DELETE, {"u": UNKNOWN}, key=key)
         assert body["errors"][0]["extensions"]["code"] in ("UNAUTHENTICATED", "FORBIDDEN")

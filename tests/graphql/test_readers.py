@@ -1,13 +1,40 @@
 """What readers and frontends need from recommendations (issue 16): filters applied
-inside the ranking, new readers from seed books, ``because`` explanations, paging."""
+inside the ranking, new readers from seed books, ``because`` explanations, paging.
+
+An API of its own on the tiny synthetic catalogue: every book there has tags, authors
+and a year (the real sample's book_tags.csv tags only a handful of books).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
-from gbrec_core.serving.catalog import BookCatalog
+import pytest
+from starlette.testclient import TestClient
 
-from .conftest import BOOKS, Api
+from gbrec_core.access import Scope, create_key
+from gbrec_core.data import generate
+from gbrec_core.serving.catalog import BookCatalog
+from gbrec_core.store import connect, stop_server
+from gbrec_graphql.app import create_app
+
+from .conftest import BOOKS, Api, api_settings, ratings, register_models
+from .conftest import catalogue as data_folder
+
+
+@pytest.fixture(scope="module")
+def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
+    root = tmp_path_factory.mktemp("readers")
+    synthetic = generate("tiny", root / "synthetic", seed=42)
+    settings = api_settings(root / "home", data_folder(synthetic, root / "data"))
+    seen = ratings()
+    register_models(settings, seen)
+    keys = {s.label: create_key(connect(settings), s).key for s in Scope}
+    with TestClient(create_app(settings), raise_server_exceptions=False) as client:
+        yield Api(settings, client, keys, seen)
+    stop_server(settings)
+
 
 LIST = """query R($u: Int!, $n: Int! = 10, $t: [String!], $m: TagsMatch! = ANY,
   $xt: [String!], $a: [String!], $xa: [String!], $yf: Int, $yt: Int, $r: Float,
