@@ -150,9 +150,13 @@ async def _send_json(send: Send, body: bytes, sub_response: Response) -> None:
         await sub_response.background()
 
 
+_PRINCIPAL = "gbrec.principal"
+
+
 async def _closed_door(scope: Scope) -> GbrecError | None:
     """In production every operation needs a key (read scope or higher): the refusal
-    for this request, before anything is parsed, or None to go on."""
+    for this request, before anything is parsed, or None to go on. The verified caller
+    is kept in the request state, so the Context does not verify the key again."""
     services = scope["app"].state.services
     if not services.production:
         return None
@@ -165,6 +169,7 @@ async def _closed_door(scope: Scope) -> GbrecError | None:
         require(principal, AccessScope.READ)
     except GbrecError as e:
         return e
+    scope.setdefault("state", {})[_PRINCIPAL] = principal
     return None
 
 
@@ -207,6 +212,7 @@ def _context(request: Request, response: Response) -> Context:
         experiment_header=found.get("x-experiment-id"),
         read_only=request.scope["method"] == "GET",
         api_key=key_from_headers(found),
+        _principal=request.scope.get("state", {}).get(_PRINCIPAL),
     )
 
 

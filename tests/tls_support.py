@@ -1,4 +1,5 @@
-"""A self-signed certificate for 127.0.0.1, for the HTTPS and TLS-Redis tests."""
+"""A self-signed certificate for localhost/127.0.0.1, for the HTTPS, TLS-Redis and
+STARTTLS tests."""
 
 from __future__ import annotations
 
@@ -13,11 +14,12 @@ from cryptography.x509.oid import NameOID
 
 
 def self_signed(folder: Path) -> tuple[Path, Path]:
-    """(certificate, key) PEM files for 127.0.0.1, valid for a day."""
+    """(certificate, key) PEM files for localhost and 127.0.0.1, valid for a day; the
+    certificate is its own CA, so clients trust it by loading it."""
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
     now = dt.datetime.now(dt.UTC)
-    loopback = x509.IPAddress(ipaddress.ip_address("127.0.0.1"))
+    loopback = [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
     cert = (
         x509.CertificateBuilder()
         .subject_name(name)
@@ -26,7 +28,7 @@ def self_signed(folder: Path) -> tuple[Path, Path]:
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - dt.timedelta(minutes=5))
         .not_valid_after(now + dt.timedelta(days=1))
-        .add_extension(x509.SubjectAlternativeName([loopback]), critical=False)
+        .add_extension(x509.SubjectAlternativeName(loopback), critical=False)
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
         .sign(key, hashes.SHA256())
     )

@@ -73,37 +73,38 @@ def run_audited(
 ) -> T:
     """:func:`audited` for synchronous callers (CLI, Dagster): ``action`` runs in a
     worker thread between the two entries."""
-
-    async def run() -> T:
-        client = connect_async(settings)
-        try:
-            audit = open_audit(settings, client)
-            return await audited(
-                audit,
-                key_id=key_id,
-                operation=operation,
-                arguments=arguments,
-                action=lambda: asyncio.to_thread(action),
-                summary=summary,
-            )
-        finally:
-            await client.aclose()
-
-    return asyncio.run(run())
+    return with_audit(
+        settings,
+        lambda audit: audited(
+            audit,
+            key_id=key_id,
+            operation=operation,
+            arguments=arguments,
+            action=lambda: asyncio.to_thread(action),
+            summary=summary,
+        ),
+    )
 
 
 def record_event(
     settings: Settings, *, key_id: str, operation: str, arguments: Any, result: Any, ok: bool
 ) -> str:
     """One ``event`` entry from synchronous code."""
+    return with_audit(
+        settings,
+        lambda audit: audit.write(
+            key_id=key_id, operation=operation, arguments=arguments, result=result, ok=ok
+        ),
+    )
 
-    async def run() -> str:
+
+def with_audit(settings: Settings, work: Callable[[AuditLog], Awaitable[T]]) -> T:
+    """Run ``work`` on an audit log over a client of its own (closed afterwards)."""
+
+    async def run() -> T:
         client = connect_async(settings)
         try:
-            audit = open_audit(settings, client)
-            return await audit.write(
-                key_id=key_id, operation=operation, arguments=arguments, result=result, ok=ok
-            )
+            return await work(open_audit(settings, client))
         finally:
             await client.aclose()
 

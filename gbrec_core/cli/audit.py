@@ -2,29 +2,20 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Annotated
 
 import typer
 
 from gbrec_core.access.audit_chain import ChainReport
-from gbrec_core.access.audited import open_audit
+from gbrec_core.access.audited import with_audit
 from gbrec_core.cli.output import EXIT_FAILED, JSON_OPTION, attempt, emit_json
 from gbrec_core.settings import Settings
-from gbrec_core.store import connect_async
 
 app = typer.Typer(help="The audit log of admin actions.", no_args_is_help=True)
 
 
 def verify_audit(settings: Settings) -> ChainReport:
-    async def run() -> ChainReport:
-        client = connect_async(settings)
-        try:
-            return await open_audit(settings, client).verify()
-        finally:
-            await client.aclose()
-
-    return asyncio.run(run())
+    return with_audit(settings, lambda audit: audit.verify())
 
 
 @app.command("verify")

@@ -11,12 +11,13 @@ import pytest
 from gbrec_core.alerts import Alert, AlertError, alert_failures, delivery_alert, send_alert
 from gbrec_core.settings import Settings
 
-from ..alert_servers import self_signed_cert, smtp_server, webhook_server
+from ..alert_servers import smtp_server, webhook_server
+from ..tls_support import self_signed
 
 
 def tls_context(tmp_path: Path) -> tuple[Path, ssl.SSLContext]:
     """A self-signed certificate and the server context that presents it."""
-    cert, key = self_signed_cert(tmp_path)
+    cert, key = self_signed(tmp_path)
     server_tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     server_tls.load_cert_chain(cert, key)
     return cert, server_tls
