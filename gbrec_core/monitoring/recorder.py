@@ -64,6 +64,8 @@ class OnlineMonitor:
         self._flush_lock = threading.Lock()
         self._feedback_lock = threading.Lock()  # attribute() runs in several threads at once
         self._down = False
+        self._in_flight = 0  # responses a running flush has taken off the buffer
+        self._moving = threading.Lock()  # makes buffer <-> in-flight moves atomic for stats()
         self.counts = dict.fromkeys(
             ("dropped", "recorded", "duplicates", "invalid", "flush_errors"), 0
         )
@@ -132,16 +134,22 @@ class OnlineMonitor:
             pending = len(self._buffer)
             recorded = 0
             while pending > 0:
-                batch = self._take(min(pending, FLUSH_CHUNK))
+                with self._moving:
+                    batch = self._take(min(pending, FLUSH_CHUNK))
+                    self._in_flight = len(batch)
                 pending -= len(batch)
                 try:
                     new, duplicates, invalid = self.store.write_served(batch)
                 except UnavailableError:
                     self.counts["flush_errors"] += 1
-                    self._put_back(batch)
+                    with self._moving:
+                        self._put_back(batch)
+                        self._in_flight = 0
                     raise
+                with self._moving:
+                    self._in_flight = 0
+                    self.counts["recorded"] += new
                 recorded += new
-                self.counts["recorded"] += new
                 self.counts["duplicates"] += duplicates
                 self.counts["invalid"] += invalid
             return recorded
@@ -224,11 +232,14 @@ class OnlineMonitor:
         self._down = False
 
     def stats(self) -> dict[str, int]:
-        """Cumulative counters of this process, and ``buffered`` now."""
+        """Cumulative counters of this process, and ``buffered`` now (a batch a flush is
+        writing at this moment included: it is neither recorded nor dropped yet)."""
         fb = self.feedback
+        with self._moving:
+            buffered = len(self._buffer) + self._in_flight
         return {
             **self.counts,
-            "buffered": len(self._buffer),
+            "buffered": buffered,
             "feedback_attributed": fb.attributed,
             "feedback_duplicates": fb.duplicates,
             "feedback_not_shown": fb.not_shown,

@@ -7,8 +7,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
 from starlette.testclient import TestClient
 
+from gbrec_core.errors import UnavailableError
 from gbrec_core.monitoring import WindowCounts, online_window
 from gbrec_graphql.app import create_app
 from gbrec_graphql.services import Services
@@ -78,6 +80,8 @@ def test_a_redis_outage_never_fails_recommendations(api: Api, tmp_path: Path) ->
             served += 1
         monitor = services_of(client).monitor
         time.sleep(0.6)  # at least one background flush attempt against the dead socket
+        with pytest.raises(UnavailableError):
+            monitor.flush()  # waits for a background flush in progress, then fails too
         stats = monitor.stats()
         assert stats["buffered"] <= 50 and stats["recorded"] == 0
         assert stats["dropped"] == served - stats["buffered"]
