@@ -182,15 +182,26 @@ def revoke_key(client: redis.Redis, key_id: str) -> KeyInfo:
 
 
 class KeyVerifier:
-    """Checks presented keys against Redis, caching good answers briefly."""
+    """Checks presented keys against Redis, caching good answers briefly.
+
+    A key verified in the last ``_CACHE_TTL_S`` seconds is answered from memory (no
+    digest, no Redis, no date parsing: the hot path of every production read); it
+    still stops working at its expiry time, and a revocation reaches this process
+    when the cached answer runs out, as for the record cache.
+    """
 
     def __init__(self, client: aioredis.Redis) -> None:
         self._client = client
         self._cache: dict[str, tuple[float, str, KeyInfo]] = {}
+        # presented key -> (cache deadline (monotonic), expiry (epoch s), principal)
+        self._verified: dict[str, tuple[float, float, Principal]] = {}
 
     async def verify(self, key: str | None) -> Principal:
         """The principal for ``key``; AuthError when absent, malformed, unknown, revoked
         or expired (the last two only to a caller holding the right secret)."""
+        hit = self._verified.get(key) if key else None
+        if hit is not None and hit[0] > time.monotonic() and hit[1] > time.time():
+            return hit[2]
         if not key:
             raise AuthError("an API key is required (X-API-Key or Authorization: Bearer)")
         key_id = split_key(key)
@@ -201,7 +212,15 @@ class KeyVerifier:
             raise AuthError(UNKNOWN)
         if refusal := info.refusal(datetime.now(UTC)):
             raise AuthError(refusal)
-        return Principal(key_id=key_id, scope=info.scope)
+        principal = Principal(key_id=key_id, scope=info.scope)
+        self._remember(key, info, principal)
+        return principal
+
+    def _remember(self, key: str, info: KeyInfo, principal: Principal) -> None:
+        if len(self._verified) > 10_000:
+            self._verified.clear()
+        expiry = info.expires_at.timestamp() if info.expires_at else float("inf")
+        self._verified[key] = (self._cache[principal.key_id][0], expiry, principal)
 
     async def _record(self, key_id: str) -> tuple[str, KeyInfo]:
         cached = self._cache.get(key_id)

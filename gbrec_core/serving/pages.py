@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 
 from gbrec_core.errors import InvalidInputError
 
 _PREFIX = "rank:"
 
 
+@functools.lru_cache(maxsize=4096)  # positions repeat: every first page ends at 10
 def encode_cursor(position: int) -> str:
     """The cursor of the list position ``position`` (0-based: next book's index)."""
     return base64.urlsafe_b64encode(f"{_PREFIX}{position}".encode()).decode().rstrip("=")

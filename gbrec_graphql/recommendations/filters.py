@@ -7,6 +7,7 @@ scalars or an enum: the compiled fast path takes those as they are.
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import strawberry
@@ -49,3 +50,12 @@ class FilterArguments:
             min_average_rating=self.min_average_rating,
             exclude_book_ids=tuple(self.exclude_book_ids or ()),
         )
+
+
+def book_filter(arguments: Mapping[str, object]) -> BookFilter | None:
+    """The core filter of the keyword arguments ``arguments`` (FilterArguments fields);
+    None when no filter was asked for (``tagsMatch`` alone filters nothing), which
+    spares the hot path building one per request."""
+    if all(v is None for k, v in arguments.items() if k != "tags_match"):
+        return None
+    return FilterArguments(**arguments).to_core()  # type: ignore[arg-type]

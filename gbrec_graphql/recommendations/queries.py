@@ -9,7 +9,7 @@ from gbrec_core.serving.service import Page
 from gbrec_graphql.books.types import ScoredBook, scored_books
 from gbrec_graphql.context import Context, Info
 from gbrec_graphql.fields import field
-from gbrec_graphql.recommendations.filters import FilterArguments, TagsMatch
+from gbrec_graphql.recommendations.filters import FilterArguments, TagsMatch, book_filter
 from gbrec_graphql.recommendations.types import Recommendations
 
 # No per-argument descriptions: the SDL keeps each signature on one line (the
@@ -39,7 +39,7 @@ async def serve_recommendations(
         attributes,
         record=not ctx.read_only,
         page=Page(offset, after),
-        wanted=FilterArguments(**filters).to_core(),  # type: ignore[arg-type]
+        wanted=book_filter(filters),
         seeds=seed_book_ids or (),
     )
     ctx.request_id, ctx.model_version = found.request_id, found.model_version
