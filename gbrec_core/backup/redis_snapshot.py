@@ -19,9 +19,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-import redis
-
 from gbrec_core.errors import BackupError
+from gbrec_core.store.client import RedisClient
 
 MAGIC = b"GBREC-REDIS-DUMP\x01"
 _BATCH = 500
@@ -29,7 +28,7 @@ _U32 = struct.Struct(">I")
 _I64 = struct.Struct(">q")
 
 
-def dump_redis(client: redis.Redis, path: Path) -> int:
+def dump_redis(client: RedisClient, path: Path) -> int:
     """Write every key of the client's database to ``path``; returns the key count."""
     count = 0
     with path.open("wb") as out:
@@ -41,7 +40,7 @@ def dump_redis(client: redis.Redis, path: Path) -> int:
     return count
 
 
-def load_redis(client: redis.Redis, path: Path) -> int:
+def load_redis(client: RedisClient, path: Path) -> int:
     """RESTORE every key of ``path`` (replacing same-named keys); returns the count."""
     count = 0
     pipe = client.pipeline(transaction=False)
@@ -66,7 +65,7 @@ def read_entries(path: Path) -> Iterator[tuple[bytes, int, bytes]]:
             yield key, ttl, payload
 
 
-def _dump_batch(client: redis.Redis, keys: list[str]) -> Iterator[tuple[bytes, int, bytes]]:
+def _dump_batch(client: RedisClient, keys: list[str]) -> Iterator[tuple[bytes, int, bytes]]:
     pipe = client.pipeline(transaction=False)
     for key in keys:
         pipe.pttl(key)

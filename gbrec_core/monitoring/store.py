@@ -7,7 +7,13 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 from gbrec_core.monitoring import lua
-from gbrec_core.monitoring.keys import BUCKET_SECONDS, bucket_of, model_prefix, served_key
+from gbrec_core.monitoring.keys import (
+    BUCKET_SECONDS,
+    bucket_of,
+    counts_key,
+    model_prefix,
+    served_key,
+)
 from gbrec_core.store.errors import store_call
 
 # One script call blocks Redis while it runs: 2,000 responses keep it to a few ms.
@@ -77,16 +83,18 @@ class OnlineStore:
     @store_call("online metrics store")
     def write_served(self, rows: Sequence[Served]) -> tuple[int, int, int]:
         """Record responses; returns (new, duplicates, invalid) counts."""
-        lines = [served_line(r) for r in rows]
-        valid = [line for line in lines if line is not None]
+        valid = [(row, line) for row in rows if (line := served_line(row)) is not None]
         new = duplicates = 0
         for start in range(0, len(valid), MAX_BATCH):
-            payload = "\n".join(valid[start : start + MAX_BATCH])
+            part = valid[start : start + MAX_BATCH]
+            served = [self._served(request_id) for (request_id, *_), _ in part]
+            counts = [self._counts(version, bucket_of(at)) for (_, version, _, at), _ in part]
+            payload = "\n".join(line for _, line in part)
             done = self._record(
-                keys=[self._prefix + "served"], args=[*self._args(), self.ttl_ms, payload]
+                keys=_unique(served + counts), args=[*self._args(), self.ttl_ms, payload]
             )
             new, duplicates = new + int(done[0]), duplicates + int(done[1])
-        return new, duplicates, len(lines) - len(valid)
+        return new, duplicates, len(rows) - len(valid)
 
     @store_call("online metrics store")
     def attribute(self, feedback: Sequence[Feedback]) -> tuple[Attribution, list[Feedback]]:
@@ -94,17 +102,34 @@ class OnlineStore:
 
         Returns the outcome and the feedback whose request was unknown (already counted
         in ``unknown``), which the caller may retry once after flushing its own buffer.
+        The served records are read first (one MGET): the script must be told which
+        hourly counts keys it may touch.
         """
         valid = [(r, int(b)) for r, b in feedback if valid_id(r) and int(b) >= 0]
         total = Attribution(unknown=len(feedback) - len(valid))
         missing: list[Feedback] = []
         for start in range(0, len(valid), MAX_BATCH):
-            payload = "\n".join(f"{r}|{b}" for r, b in valid[start : start + MAX_BATCH])
-            done = self._attribute(keys=[self._prefix + "served"], args=[*self._args(), payload])
+            part = valid[start : start + MAX_BATCH]
+            served = _unique([self._served(r) for r, _ in part])
+            payload = "\n".join(f"{r}|{b}" for r, b in part)
+            keys = served + self._counts_of_records(served)
+            done = self._attribute(keys=keys, args=[*self._args(), payload])
             lost = [(r, int(b)) for r, b in (line.rsplit("|", 1) for line in done[3])]
             missing += lost
             total = total + Attribution(int(done[0]), int(done[1]), int(done[2]), len(lost))
         return total, missing
+
+    def _served(self, request_id: str) -> str:
+        return served_key(self.model_name, request_id)
+
+    def _counts(self, version: str, bucket: int) -> str:
+        return counts_key(self.model_name, version, bucket)
+
+    def _counts_of_records(self, served: list[str]) -> list[str]:
+        """The counts keys of the versions and hours that served these records (a
+        record is ``version|bucket|...``)."""
+        fields = [str(r).split("|", 2) for r in self.redis.mget(served) if r is not None]
+        return _unique([self._counts(f[0], int(f[1])) for f in fields if len(f) == 3])
 
     @store_call("online metrics store")
     def forget(self, request_ids: Sequence[str]) -> int:
@@ -117,3 +142,7 @@ class OnlineStore:
         for start in range(0, len(keys), MAX_BATCH):  # one slot: {model} hash tag
             deleted += int(self.redis.delete(*keys[start : start + MAX_BATCH]))
         return deleted
+
+
+def _unique(keys: list[str]) -> list[str]:
+    return list(dict.fromkeys(keys))
