@@ -44,13 +44,38 @@ def _free(port: int) -> bool:
 
 @dataclass
 class LocalCluster:
+    """``tls``: (certificate, key) of a self-signed certificate that is its own CA: the
+    nodes then listen, and talk to each other, over TLS only. ``password``: requirepass."""
+
     folder: Path
+    tls: tuple[Path, Path] | None = None
+    password: str | None = None
     ports: list[int] = field(default_factory=list)
     procs: dict[int, subprocess.Popen[bytes]] = field(default_factory=dict)
 
     @property
     def url(self) -> str:
-        return "redis+cluster://" + ",".join(f"127.0.0.1:{p}" for p in self.ports)
+        scheme = "rediss+cluster" if self.tls else "redis+cluster"
+        auth = f":{self.password}@" if self.password else ""
+        nodes = ",".join(f"127.0.0.1:{p}" for p in self.ports)
+        options = f"?ssl_ca_certs={self.tls[0]}" if self.tls else ""
+        return f"{scheme}://{auth}{nodes}{options}"
+
+    def _server_options(self, port: int) -> list[str]:
+        listen = ["--port", str(port)]
+        if self.tls:
+            cert, key = map(str, self.tls)
+            listen = ["--port", "0", "--tls-port", str(port), "--tls-cluster", "yes",
+                      "--tls-cert-file", cert, "--tls-key-file", key,
+                      "--tls-ca-cert-file", cert, "--tls-auth-clients", "no"]  # fmt: skip
+        if self.password:
+            listen += ["--requirepass", self.password, "--masterauth", self.password]
+        return listen
+
+    def _cli(self, *args: str) -> list[str]:
+        tls = ["--tls", "--cacert", str(self.tls[0])] if self.tls else []
+        auth = ["-a", self.password, "--no-auth-warning"] if self.password else []
+        return ["redis-cli", *tls, *auth, *args]
 
     def start(self) -> LocalCluster:
         self.ports = free_ports(NODES)
@@ -58,8 +83,7 @@ class LocalCluster:
             self.start_node(port)
         nodes = [f"127.0.0.1:{p}" for p in self.ports]
         subprocess.run(
-            ["redis-cli", "--cluster", "create", *nodes, "--cluster-replicas", "0",
-             "--cluster-yes"],
+            self._cli("--cluster", "create", *nodes, "--cluster-replicas", "0", "--cluster-yes"),
             check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=60,
         )  # fmt: skip
         self.wait_ok()
@@ -70,8 +94,9 @@ class LocalCluster:
         folder = self.folder / str(port)
         folder.mkdir(parents=True, exist_ok=True)
         self.procs[port] = subprocess.Popen(
-            ["redis-server", "--bind", "127.0.0.1", "--port", str(port), "--dir", str(folder),
-             "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
+            ["redis-server", "--bind", "127.0.0.1", *self._server_options(port),
+             "--dir", str(folder), "--cluster-enabled", "yes",
+             "--cluster-config-file", "nodes.conf",
              "--cluster-node-timeout", "2000", "--appendonly", "yes",
              "--appendfsync", "always", "--save", "",
              "--logfile", "redis.log"],
@@ -92,7 +117,7 @@ class LocalCluster:
 
     def _state_ok(self, port: int) -> bool:
         out = subprocess.run(
-            ["redis-cli", "-p", str(port), "cluster", "info"],
+            self._cli("-p", str(port), "cluster", "info"),
             capture_output=True, text=True, timeout=10,
         )  # fmt: skip
         return "cluster_state:ok" in out.stdout

@@ -87,12 +87,9 @@ class OnlineStore:
         new = duplicates = 0
         for start in range(0, len(valid), MAX_BATCH):
             part = valid[start : start + MAX_BATCH]
-            served = [self._served(request_id) for (request_id, *_), _ in part]
-            counts = [self._counts(version, bucket_of(at)) for (_, version, _, at), _ in part]
+            keys = self._record_keys([row for row, _ in part])
             payload = "\n".join(line for _, line in part)
-            done = self._record(
-                keys=_unique(served + counts), args=[*self._args(), self.ttl_ms, payload]
-            )
+            done = self._record(keys=keys, args=[*self._args(), self.ttl_ms, payload])
             new, duplicates = new + int(done[0]), duplicates + int(done[1])
         return new, duplicates, len(rows) - len(valid)
 
@@ -125,11 +122,18 @@ class OnlineStore:
     def _counts(self, version: str, bucket: int) -> str:
         return counts_key(self.model_name, version, bucket)
 
+    def _record_keys(self, rows: Sequence[Served]) -> list[str]:
+        """What the record script touches: each response's record and the hourly counts
+        of the version that served it."""
+        served = [self._served(request_id) for request_id, _, _, _ in rows]
+        counts = [self._counts(version, bucket_of(at)) for _, version, _, at in rows]
+        return _unique(served + counts)
+
     def _counts_of_records(self, served: list[str]) -> list[str]:
         """The counts keys of the versions and hours that served these records (a
         record is ``version|bucket|...``)."""
-        fields = [str(r).split("|", 2) for r in self.redis.mget(served) if r is not None]
-        return _unique([self._counts(f[0], int(f[1])) for f in fields if len(f) == 3])
+        parts = [str(r).split("|", 2) for r in self.redis.mget(served) if r is not None]
+        return _unique([self._counts(p[0], int(p[1])) for p in parts if len(p) == 3])
 
     @store_call("online metrics store")
     def forget(self, request_ids: Sequence[str]) -> int:

@@ -77,17 +77,19 @@ trap 'exit 143' TERM
 STEPS=" ${GBREC_PRODUCTION_STEPS:-production cluster dashboard screenshots} "
 wants() { [[ "$STEPS" == *" $1 "* ]]; }
 
-# Test modules run again on the Redis Cluster: the core's in one pytest run, the API's
-# each in its own (an API's background tasks keep writing to Redis, and the cluster,
-# unlike a test's embedded server, is shared by every test of a run). Left out:
+# Test modules run again on the Redis Cluster, in two pytest runs. The API modules go
+# in this order: each builds an API whose background tasks write to Redis until the
+# API's fixture ends, and the cluster, unlike a test's embedded server, is shared; the
+# module-scoped APIs of test_privacy and test_admin_cli end with their module, the
+# session-scoped one of test_auth only with the run, so it comes last. Left out:
 # tests/core/delivery/test_delivery_start.py (45 s of MLflow and training around one
 # experiment create, which the experiment tests cover).
 CLUSTER_CORE_TESTS=(tests/core/experiments tests/core/access tests/core/delivery/test_loop.py
   tests/core/delivery/test_notify.py tests/core/monitoring tests/core/backup
   tests/core/store/test_declared_keys.py
   tests/core/store/test_cluster_url.py tests/core/store/test_redis_cluster.py)
-CLUSTER_API_TESTS=(tests/graphql/test_auth.py tests/graphql/test_privacy.py
-  tests/graphql/test_admin_cli.py)
+CLUSTER_API_TESTS=(tests/graphql/test_privacy.py tests/graphql/test_admin_cli.py
+  tests/graphql/test_auth.py)
 
 install_packages
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/gbrec-production.XXXXXX")"
@@ -112,15 +114,13 @@ read -r -a NO_PROFILE_ENV <<<"env $(compgen -e | grep -E '^(GBREC_|DAGSTER_)' | 
 
 cluster_pass() {
   # The same test modules as in `make test`, on the cluster; every test empties it first.
-  local rc=0 module started=$SECONDS
+  local rc=0 started=$SECONDS
   start_redis_cluster
   local on_cluster=("${NO_PROFILE_ENV[@]}" GBREC_TEST_REDIS_URL="$REDIS_CLUSTER_URL")
   run_child "${on_cluster[@]}" "${PYTEST[@]}" "${CLUSTER_CORE_TESTS[@]}" -p no:cacheprovider \
     --timeout 900 -q || rc=$?
-  for module in "${CLUSTER_API_TESTS[@]}"; do
-    run_child "${on_cluster[@]}" "${PYTEST[@]}" "$module" -p no:cacheprovider --timeout 900 -q \
-      || rc=$?
-  done
+  run_child "${on_cluster[@]}" "${PYTEST[@]}" "${CLUSTER_API_TESTS[@]}" -p no:cacheprovider \
+    --timeout 900 -q || rc=$?
   stop_redis_cluster
   log "Redis Cluster pass: $((SECONDS - started)) s (exit $rc)"
   return "$rc"
