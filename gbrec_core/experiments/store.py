@@ -6,9 +6,9 @@ stage, winner, decision, timestamps), the per-user/per-variant keys documented i
 raw-event logs of :mod:`gbrec_core.experiments.rawlog`. Users arrive here as pseudonyms
 (:mod:`gbrec_core.access.pseudonyms`): no Redis key or value holds a user id. A batch is
 one Lua script call, so its aggregate updates and raw-event append run atomically: no
-reader sees half a batch. On a Redis Cluster every script's keys share the experiment's
-hash tag and are declared in KEYS; ``ids`` and ``erased`` are keys of their own, never
-in a transaction with another key.
+reader sees half a batch. Every script's keys share the experiment's hash tag; on a
+Redis Cluster they are all declared in KEYS (:class:`gbrec_core.store.scripts.KeyedScript`).
+``ids`` and ``erased`` are keys of their own, never in a transaction with another key.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from gbrec_core.experiments.types import Experiment, ExperimentSpec, ExperimentS
 from gbrec_core.paging import spread
 from gbrec_core.store.client import RedisClient
 from gbrec_core.store.errors import store_call
+from gbrec_core.store.scripts import declares_keys
 
 PREFIX = "gbrec:exp:"
 # Erasure mark -> time of the erasure: replays of writes buffered before it skip the user.
@@ -88,10 +89,11 @@ class ExperimentStore:
         self.logs = RawLogs(client, retention_days * 86_400_000)
         self.history_seconds = history_days * 86_400
         self.books_ttl = books_ttl_days * 86_400
+        self.declares = declares_keys(client)
         self._create = client.register_script(lua.CREATE)
-        self._exposures = client.register_script(lua.EXPOSURES)
-        self._events = client.register_script(lua.EVENTS)
-        self._delete = client.register_script(lua.DELETE_USER)
+        self._exposures = client.register_script(lua.EXPOSURES.for_client(client))
+        self._events = client.register_script(lua.EVENTS.for_client(client))
+        self._delete = client.register_script(lua.DELETE_USER.for_client(client))
         self._cas = client.register_script(lua.CAS)
         self._cas_fields = client.register_script(lua.CAS_FIELDS)
 
@@ -164,13 +166,14 @@ class ExperimentStore:
     def _script_call(
         self, exp: Experiment, layout: MetricLayout, users: Iterable[str]
     ) -> tuple[list[str], list[Any]]:
-        """KEYS and the ARGV every script shares. KEYS name every key the scripts may
-        touch, all in one hash slot: the users hash, the raw log, each variant's sums and
-        the shown-book flags of ``users``."""
+        """KEYS and the ARGV every script shares. KEYS: the users hash and the raw log;
+        on a cluster also every other key the scripts may touch, all in the same hash
+        slot: each variant's sums and the shown-book flags of ``users``."""
         prefix = exp_prefix(exp.id)
         keys = [prefix + "users", log_key(exp.id)]
-        keys += [f"{prefix}agg:{v}" for v in range(len(exp.spec.variants))]
-        keys += [f"{prefix}books:{user}" for user in dict.fromkeys(users)]
+        if self.declares:
+            keys += [f"{prefix}agg:{v}" for v in range(len(exp.spec.variants))]
+            keys += [f"{prefix}books:{user}" for user in dict.fromkeys(users)]
         return keys, [prefix, layout.kinds_arg, self.books_ttl]
 
     def _log_args(self) -> list[Any]:

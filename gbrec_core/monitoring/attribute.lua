@@ -1,5 +1,6 @@
--- ARGV[4] newline-separated "request|book" (positive feedback only). KEYS: the served
--- record of every line and the counts keys of the records the caller read beforehand.
+-- ARGV[4] newline-separated "request|book" (positive feedback only). KEYS (on a
+-- cluster): the served record of every line and the counts keys of the records the
+-- caller read beforehand.
 -- Returns {attributed, duplicates, not_shown, unknown lines} (unknown: no such record,
 -- or not yet flushed by the process that served it, or written since the caller's read,
 -- so its counts key is not declared; the caller may retry those).

@@ -1,5 +1,5 @@
--- Shared by the record and attribute scripts. KEYS: the served records and the counts
--- keys (<prefix><version>:<bucket>) the batch may touch, all declared (declared_key).
+-- Shared by the record and attribute scripts. KEYS (on a cluster): the served records
+-- and the counts keys (<prefix><version>:<bucket>) the batch may touch (declared_key).
 -- ARGV[1] key prefix, ARGV[2] bucket width (s), ARGV[3] counts retention (s).
 local prefix = ARGV[1]
 local width, retention = tonumber(ARGV[2]), tonumber(ARGV[3])

@@ -5,8 +5,8 @@ counts each request once. Attribution reads the record, checks that the book was
 and not yet counted for this request, and adds the deltas of the per-request sums to
 the counts of the version and hour that *served* (not the hour of the click); two API
 processes attributing the same click at once cannot both count it. Both scripts build
-key names (served records, hourly counts) and take every one of them in KEYS
-(:func:`gbrec_core.store.scripts.keyed`).
+key names (served records, hourly counts); on a Redis Cluster they take every one of
+them in KEYS (:class:`gbrec_core.store.scripts.KeyedScript`).
 """
 
 from __future__ import annotations

@@ -15,6 +15,7 @@ from gbrec_core.monitoring.keys import (
     served_key,
 )
 from gbrec_core.store.errors import store_call
+from gbrec_core.store.scripts import declares_keys
 
 # One script call blocks Redis while it runs: 2,000 responses keep it to a few ms.
 MAX_BATCH = 2_000
@@ -74,8 +75,9 @@ class OnlineStore:
         self.ttl_ms = max(int(ttl_seconds * 1000), 1)
         self.retention = int(retention_seconds)
         self._prefix = model_prefix(model_name)
-        self._record = redis.register_script(lua.RECORD)
-        self._attribute = redis.register_script(lua.ATTRIBUTE)
+        self.declares = declares_keys(redis)
+        self._record = redis.register_script(lua.RECORD.for_client(redis))
+        self._attribute = redis.register_script(lua.ATTRIBUTE.for_client(redis))
 
     def _args(self) -> list[Any]:
         return [self._prefix, BUCKET_SECONDS, self.retention]
@@ -87,7 +89,7 @@ class OnlineStore:
         new = duplicates = 0
         for start in range(0, len(valid), MAX_BATCH):
             part = valid[start : start + MAX_BATCH]
-            keys = self._record_keys([row for row, _ in part])
+            keys = self._record_keys([row for row, _ in part]) if self.declares else self._any
             payload = "\n".join(line for _, line in part)
             done = self._record(keys=keys, args=[*self._args(), self.ttl_ms, payload])
             new, duplicates = new + int(done[0]), duplicates + int(done[1])
@@ -99,17 +101,16 @@ class OnlineStore:
 
         Returns the outcome and the feedback whose request was unknown (already counted
         in ``unknown``), which the caller may retry once after flushing its own buffer.
-        The served records are read first (one MGET): the script must be told which
-        hourly counts keys it may touch.
+        On a cluster the served records are read first (one MGET): the script must be
+        told which hourly counts keys it may touch.
         """
         valid = [(r, int(b)) for r, b in feedback if valid_id(r) and int(b) >= 0]
         total = Attribution(unknown=len(feedback) - len(valid))
         missing: list[Feedback] = []
         for start in range(0, len(valid), MAX_BATCH):
             part = valid[start : start + MAX_BATCH]
-            served = _unique([self._served(r) for r, _ in part])
             payload = "\n".join(f"{r}|{b}" for r, b in part)
-            keys = served + self._counts_of_records(served)
+            keys = self._attribute_keys([r for r, _ in part]) if self.declares else self._any
             done = self._attribute(keys=keys, args=[*self._args(), payload])
             lost = [(r, int(b)) for r, b in (line.rsplit("|", 1) for line in done[3])]
             missing += lost
@@ -122,6 +123,11 @@ class OnlineStore:
     def _counts(self, version: str, bucket: int) -> str:
         return counts_key(self.model_name, version, bucket)
 
+    @property
+    def _any(self) -> list[str]:
+        """KEYS on one server (no slots): any key of the model; the scripts build theirs."""
+        return [self._prefix + "served"]
+
     def _record_keys(self, rows: Sequence[Served]) -> list[str]:
         """What the record script touches: each response's record and the hourly counts
         of the version that served it."""
@@ -129,11 +135,13 @@ class OnlineStore:
         counts = [self._counts(version, bucket_of(at)) for _, version, _, at in rows]
         return _unique(served + counts)
 
-    def _counts_of_records(self, served: list[str]) -> list[str]:
-        """The counts keys of the versions and hours that served these records (a
-        record is ``version|bucket|...``)."""
+    def _attribute_keys(self, request_ids: list[str]) -> list[str]:
+        """What the attribute script may touch: the requests' records and the hourly
+        counts of the versions that served those found now (a record is
+        ``version|bucket|...``)."""
+        served = _unique([self._served(r) for r in request_ids])
         parts = [str(r).split("|", 2) for r in self.redis.mget(served) if r is not None]
-        return _unique([self._counts(p[0], int(p[1])) for p in parts if len(p) == 3])
+        return served + _unique([self._counts(p[0], int(p[1])) for p in parts if len(p) == 3])
 
     @store_call("online metrics store")
     def forget(self, request_ids: Sequence[str]) -> int:

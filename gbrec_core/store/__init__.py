@@ -30,11 +30,10 @@ Key prefixes in use (keep them disjoint): ``gbrec:exp:`` (experiments),
 ``gbrec:apikeys`` (API key hashes), ``gbrec:audit`` (audit stream) and
 ``gbrec:ratelimit:`` (token buckets), ``gbrec:delivery:`` (lease, decision stream).
 
-Redis Cluster: every Lua script declares every key it touches in KEYS, and those keys
-share one hash tag (``{<experiment>}``, ``{<model>}``); the one WATCH/MULTI transaction
-(the audit chain) keeps its two keys under ``{audit}``. A script checks at run time that
-each key it builds was declared (:data:`gbrec_core.store.scripts.DECLARED_KEYS`), so the
-default test suite, on one server, catches a key a script forgot to declare.
+Redis Cluster: the keys of every Lua script share one hash tag (``{<experiment>}``,
+``{<model>}``), and on a cluster every script declares every key it touches in KEYS and
+checks each key it builds against them (:class:`gbrec_core.store.scripts.KeyedScript`);
+the one WATCH/MULTI transaction (the audit chain) keeps its two keys under ``{audit}``.
 Errors: connection problems at connect time raise
 :class:`gbrec_core.errors.UnavailableError`; later failures surface as
 ``redis.ConnectionError``/``redis.TimeoutError`` from redis-py.

@@ -66,7 +66,7 @@ def backend_name(settings: Settings) -> str:
     return "cluster" if is_cluster_url(settings.redis_url) else "url"
 
 
-def is_cluster(client: RedisClient | AsyncRedisClient) -> bool:
+def is_cluster(client: object) -> bool:
     return isinstance(client, RedisCluster | AsyncRedisCluster)
 
 

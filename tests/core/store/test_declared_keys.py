@@ -1,7 +1,8 @@
-"""Every key a Lua script builds must be in its KEYS (what Redis Cluster routes and checks
-by): a script fails on an undeclared key even on one server, so the default suite
-catches a forgotten declaration; attribution treats a served record it was not told
-about as unknown (retried), never counting it against an undeclared key."""
+"""The cluster form of the key-building scripts (``KeyedScript.strict``), run here on one
+server: a script fails on a key it was not given in KEYS (what Redis Cluster routes and
+checks by), and attribution treats a served record it was not told about as unknown
+(retried), never counting it against an undeclared key. The stores' own declarations
+are exercised on real clusters: ``test_redis_cluster.py`` and the production profile."""
 
 from __future__ import annotations
 
@@ -30,7 +31,7 @@ def test_a_script_fails_on_a_key_it_was_not_given(
     service.create(SPEC)
     service.record_exposure(SPEC.id, "t", 5, "req", [1, 2])
     prefix = exp_prefix(SPEC.id)
-    script = redis_client.register_script(lua.DELETE_USER)
+    script = redis_client.register_script(lua.DELETE_USER.strict)
     args = [prefix, layout_of(service.get(SPEC.id)).kinds_arg, 60, service.pseudonym(5)]
     with pytest.raises(redis.ResponseError, match=f"undeclared key {prefix}agg:1"):
         script(keys=[prefix + "users", prefix + "log"], args=args)
@@ -44,7 +45,7 @@ def test_a_record_written_after_the_read_is_unknown_not_counted(
     now = time.time()
     assert store.write_served([("r1", "3", [1, 2], now)]) == (1, 0, 0)
     model = settings.model_name
-    attribute = redis_client.register_script(online_lua.ATTRIBUTE)
+    attribute = redis_client.register_script(online_lua.ATTRIBUTE.strict)
     # What the store sends when its read of the records saw no r1 yet: no counts key.
     args = [model_prefix(model), BUCKET_SECONDS, 86_400, "r1|2"]
     found = attribute(keys=[served_key(model, "r1")], args=args)
