@@ -20,9 +20,8 @@ from gbrec_core.settings import Settings
 DAGSTER_RUN_TAG = "dagster_run_id"
 
 if TYPE_CHECKING:
-    import redis
-
     from gbrec_core.registry import ModelRegistry
+    from gbrec_core.store.client import RedisClient
 
 
 class GbrecSettingsResource(dg.ConfigurableResource):
@@ -82,7 +81,7 @@ class RedisResource(dg.ConfigurableResource):
 
     gbrec: dg.ResourceDependency[GbrecSettingsResource]
 
-    def client(self) -> "redis.Redis":
+    def client(self) -> "RedisClient":
         from gbrec_core.store import connect
 
         return connect(self.gbrec.settings())

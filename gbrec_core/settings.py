@@ -136,7 +136,9 @@ class Settings(BaseSettings):
     # redis and experiments
     redis_url: str | None = Field(
         default=None,
-        description="Redis/Valkey URL; default an embedded redis-server under $GBREC_HOME/redis.",
+        description="Redis/Valkey URL (redis://, rediss://, unix://), or a Redis Cluster's "
+        "nodes: redis+cluster://host:port[,host:port...] (rediss+cluster:// for TLS); "
+        "default an embedded redis-server under $GBREC_HOME/redis.",
     )
     event_retention_days: int = Field(
         default=30, ge=1, description="Raw experiment events older than this are trimmed."

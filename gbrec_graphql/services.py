@@ -5,8 +5,6 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 
-import redis.asyncio as aioredis
-
 from gbrec_core.access import AuditLog, BucketConfig, RateLimiter
 from gbrec_core.access.authenticate import Authenticator
 from gbrec_core.access.local_limit import LocalRateLimiter
@@ -18,6 +16,7 @@ from gbrec_core.serving.index_manager import IndexManager
 from gbrec_core.serving.service import RecommendationService
 from gbrec_core.serving.stack import ServingStack
 from gbrec_core.settings import Settings
+from gbrec_core.store.client import AsyncRedisClient
 from gbrec_graphql.books.types import BookViews
 from gbrec_graphql.metrics import Metrics
 
@@ -30,7 +29,7 @@ class Services:
     stack: ServingStack
     #: ``stack.service``, held directly: every recommendations request reads it.
     service: RecommendationService
-    redis: aioredis.Redis
+    redis: AsyncRedisClient
     books: BookViews
     metrics: Metrics
     limiter: RateLimiter

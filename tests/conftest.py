@@ -17,6 +17,7 @@ import pytest
 
 from gbrec_core.data import generate
 from gbrec_core.settings import Settings
+from tests.redis_support import EMBEDDED_ONLY, TEST_REDIS_URL, fresh_client
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 GOODBOOKS = SHARED / "goodbooks-10k"
@@ -28,6 +29,19 @@ CATALOGUE_FILES = {
     "tags.csv": "tags.csv",
     "book_tags.csv": "samples/book_tags.csv",
 }
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if TEST_REDIS_URL:  # see tests/redis_support.py
+        os.environ["GBREC_REDIS_URL"] = TEST_REDIS_URL
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    if not TEST_REDIS_URL:
+        return
+    for item in items:
+        if item.get_closest_marker("embedded_redis"):
+            item.add_marker(pytest.mark.skip(reason=EMBEDDED_ONLY))
 
 
 def shared_data_missing(reason: str) -> NoReturn:
@@ -75,14 +89,7 @@ def settings(tmp_path: Path) -> Settings:
 
 @pytest.fixture
 def redis_client(settings: Settings):  # type: ignore[no-untyped-def]
-    """A client of the embedded redis-server of this test's GBREC_HOME, stopped afterwards.
-
-    The server is a daemon shared by every process using the home, so it would outlive
-    the test unless stopped here.
-    """
-    from gbrec_core.store import connect, stop_server
-
-    client = connect(settings)
-    yield client
-    client.close()
-    stop_server(settings)
+    """A client of the embedded redis-server of this test's GBREC_HOME, stopped afterwards
+    (the server is a daemon shared by every process using the home, so it would outlive
+    the test unless stopped here); or of GBREC_TEST_REDIS_URL, emptied first."""
+    yield from fresh_client(settings)

@@ -20,11 +20,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, cast
 
-import redis.asyncio as aioredis
 from redis.exceptions import WatchError
 
 from gbrec_core.access.audit_chain import ChainReport, head_of, parse_head, seal, verify_chain
 from gbrec_core.errors import InvalidInputError, UnavailableError
+from gbrec_core.store.client import AsyncRedisClient
 from gbrec_core.store.errors import async_store_call
 
 STREAM = "gbrec:{audit}:log"
@@ -58,7 +58,7 @@ class AuditPage:
 
 
 class AuditLog:
-    def __init__(self, client: aioredis.Redis, *, key: bytes, max_entries: int) -> None:
+    def __init__(self, client: AsyncRedisClient, *, key: bytes, max_entries: int) -> None:
         self._client = client
         self._key = key
         self.max_entries = max_entries

@@ -11,19 +11,18 @@ import getpass
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
-import redis.asyncio as aioredis
-
 from gbrec_core.access.audit import AuditLog
 from gbrec_core.access.audit_chain import audit_key
 from gbrec_core.access.secret_keys import signing_key
 from gbrec_core.errors import GbrecError
 from gbrec_core.settings import Settings
 from gbrec_core.store import connect_async
+from gbrec_core.store.client import AsyncRedisClient
 
 T = TypeVar("T")
 
 
-def open_audit(settings: Settings, client: aioredis.Redis) -> AuditLog:
+def open_audit(settings: Settings, client: AsyncRedisClient) -> AuditLog:
     key = audit_key(signing_key(settings))
     return AuditLog(client, key=key, max_entries=settings.audit_max_entries)
 

@@ -21,10 +21,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import cast
 
-import redis
-import redis.asyncio as aioredis
-
 from gbrec_core.errors import AuthError, ForbiddenError, InvalidInputError, NotFoundError
+from gbrec_core.store.client import AsyncRedisClient, RedisClient
 from gbrec_core.store.errors import async_store_call, store_call
 
 KEYS_HASH = "gbrec:apikeys"
@@ -139,7 +137,7 @@ def split_key(key: str) -> str | None:
 
 @store_call("API key store")
 def create_key(
-    client: redis.Redis, scope: Scope, *, expires_in_days: float | None = None
+    client: RedisClient, scope: Scope, *, expires_in_days: float | None = None
 ) -> NewKey:
     """Mint a key, store its digest, scope and expiry, and return it (the only copy)."""
     if expires_in_days is not None and expires_in_days <= 0:
@@ -159,7 +157,7 @@ def create_key(
 
 
 @store_call("API key store")
-def list_keys(client: redis.Redis) -> list[KeyInfo]:
+def list_keys(client: RedisClient) -> list[KeyInfo]:
     """Every key's id, scope and lifecycle, oldest first."""
     raw = cast(dict[str, str], client.hgetall(KEYS_HASH))
     found = [key_info(key_id, record) for key_id, record in raw.items()]
@@ -168,7 +166,7 @@ def list_keys(client: redis.Redis) -> list[KeyInfo]:
 
 
 @store_call("API key store")
-def revoke_key(client: redis.Redis, key_id: str) -> KeyInfo:
+def revoke_key(client: RedisClient, key_id: str) -> KeyInfo:
     """Mark ``key_id`` revoked (kept for the record); every process refuses it within
     the verifier's cache time. Revoking twice keeps the first time."""
     raw = client.hget(KEYS_HASH, key_id)
@@ -190,7 +188,7 @@ class KeyVerifier:
     when the cached answer runs out, as for the record cache.
     """
 
-    def __init__(self, client: aioredis.Redis) -> None:
+    def __init__(self, client: AsyncRedisClient) -> None:
         self._client = client
         self._cache: dict[str, tuple[float, str, KeyInfo]] = {}
         # presented key -> (cache deadline (monotonic), expiry (epoch s), principal)

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import redis.asyncio as aioredis
-
 from gbrec_core.errors import RateLimitedError
+from gbrec_core.store.client import AsyncRedisClient
 from gbrec_core.store.errors import async_store_call
 from gbrec_core.store.scripts import lua
 
@@ -27,7 +26,7 @@ class BucketConfig:
 class RateLimiter:
     """Spends one token per call; raises RateLimitedError when the bucket is empty."""
 
-    def __init__(self, client: aioredis.Redis) -> None:
+    def __init__(self, client: AsyncRedisClient) -> None:
         self._script = client.register_script(lua("gbrec_core.access", "token_bucket"))
 
     async def spend(self, key_id: str, bucket: BucketConfig) -> None:

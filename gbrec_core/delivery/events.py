@@ -13,8 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal, cast
 
-import redis
-
+from gbrec_core.store.client import RedisClient
 from gbrec_core.store.errors import store_call
 
 DECISIONS_STREAM = "gbrec:delivery:decisions"
@@ -104,7 +103,7 @@ def stream_fields(event: DeliveryEvent) -> dict[str, str]:
 
 
 @store_call("delivery decisions stream")
-def append_decision(client: redis.Redis, event: DeliveryEvent) -> None:
+def append_decision(client: RedisClient, event: DeliveryEvent) -> None:
     client.xadd(
         DECISIONS_STREAM,
         stream_fields(event),  # type: ignore[arg-type]
@@ -126,14 +125,14 @@ class DecisionRecord:
 
 
 @store_call("delivery decisions stream")
-def last_decision(client: redis.Redis) -> DecisionRecord | None:
+def last_decision(client: RedisClient) -> DecisionRecord | None:
     # The client decodes responses, so ids and fields are str.
     found = cast(list[tuple[str, dict[str, str]]], client.xrevrange(DECISIONS_STREAM, count=1))
     return _record(found[0][1]) if found else None
 
 
 @store_call("delivery decisions stream")
-def decisions_of(client: redis.Redis, experiment_id: str, limit: int) -> list[DecisionRecord]:
+def decisions_of(client: RedisClient, experiment_id: str, limit: int) -> list[DecisionRecord]:
     """The experiment's decisions, oldest first (at most the newest ``limit``); the
     stream is capped at DECISIONS_MAX entries, so this reads a bounded amount."""
     found = cast(

@@ -11,15 +11,14 @@ from __future__ import annotations
 
 import uuid
 
-import redis
-
+from gbrec_core.store.client import RedisClient
 from gbrec_core.store.errors import store_call
 
 LEASE_KEY = "gbrec:delivery:lease"
 
 
 class Lease:
-    def __init__(self, client: redis.Redis, *, ttl_seconds: float, key: str = LEASE_KEY) -> None:
+    def __init__(self, client: RedisClient, *, ttl_seconds: float, key: str = LEASE_KEY) -> None:
         self._r = client
         self.key = key
         self.ttl_ms = max(int(ttl_seconds * 1000), 1)

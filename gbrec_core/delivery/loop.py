@@ -19,8 +19,6 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
 
-import redis
-
 from gbrec_core.access import AuditLog
 from gbrec_core.alerts import dashboard_link
 from gbrec_core.delivery.events import (
@@ -38,6 +36,7 @@ from gbrec_core.experiments.service import ExperimentService, layout_of
 from gbrec_core.experiments.types import Experiment, ExperimentStatus
 from gbrec_core.registry import ModelRegistry
 from gbrec_core.settings import Settings
+from gbrec_core.store.client import RedisClient
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +68,7 @@ class DeliveryLoop:
         settings: Settings,
         experiments: ExperimentService,
         registry: ModelRegistry,
-        client: redis.Redis,
+        client: RedisClient,
         *,
         promote: Promote | None = None,
         lease: Lease | None = None,

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import redis
-
 from gbrec_core.delivery.events import DecisionRecord, last_decision
 from gbrec_core.delivery.spec import CHALLENGER_PREFIX
 from gbrec_core.experiments.service import ExperimentService
 from gbrec_core.experiments.types import Experiment, ExperimentStatus
 from gbrec_core.registry import CHALLENGER, ModelRegistry
+from gbrec_core.store.client import RedisClient
 
 
 @dataclass(frozen=True)
@@ -33,7 +32,7 @@ def running_challenger_experiment(experiments: ExperimentService) -> Experiment 
 
 
 def delivery_status(
-    registry: ModelRegistry, experiments: ExperimentService, client: redis.Redis
+    registry: ModelRegistry, experiments: ExperimentService, client: RedisClient
 ) -> DeliveryStatus:
     """Blocking (MLflow and Redis): read everything once."""
     return DeliveryStatus(

@@ -12,10 +12,9 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-import redis
-
 from gbrec_core.delivery.events import DECISIONS_STREAM
-from gbrec_core.errors import UnavailableError
+from gbrec_core.store.client import RedisClient
+from gbrec_core.store.errors import redis_errors
 
 START = "0-0"
 
@@ -44,13 +43,11 @@ class DecisionEntry:
 
 
 def read_decisions(
-    client: redis.Redis, after: str = START, count: int = 100
+    client: RedisClient, after: str = START, count: int = 100
 ) -> list[DecisionEntry]:
     """Up to ``count`` entries with an id greater than ``after``, oldest first."""
-    try:
+    with redis_errors(f"cannot read {DECISIONS_STREAM}"):
         found = client.xrange(DECISIONS_STREAM, min=f"({after}", max="+", count=count)
-    except redis.RedisError as e:
-        raise UnavailableError(f"cannot read {DECISIONS_STREAM}: {e}") from e
     return [DecisionEntry(_text(i), _decode(fields or {})) for i, fields in found or []]
 
 

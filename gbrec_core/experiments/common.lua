@@ -1,6 +1,9 @@
 -- Shared by the exposure, event and erasure scripts. KEYS[1] the experiment's users
--- hash, KEYS[2] its raw-event log; ARGV[1] key prefix, ARGV[2] metric kinds, ARGV[3]
--- shown-book flag TTL (s). Users are pseudonyms (32 hex digits), never raw ids.
+-- hash, KEYS[2] its raw-event log, then (on a cluster) every variant's sums
+-- (<prefix>agg:<v>) and the shown-book flags (<prefix>books:<user>) of the batch's users:
+-- the names this script builds, each passed through declared_key. ARGV[1] key prefix,
+-- ARGV[2] metric kinds, ARGV[3] shown-book flag TTL (s). Users are pseudonyms (32 hex
+-- digits), never raw ids.
 local prefix = ARGV[1]
 local kinds = {}
 for k in string.gmatch(ARGV[2], '[^,]+') do kinds[#kinds + 1] = tonumber(k) end
@@ -56,7 +59,9 @@ local function metric_sums(variant)
 end
 
 local function hincr(key, field, d)
-  if d ~= 0 then redis.call('HINCRBYFLOAT', key, field, string.format('%.17g', d)) end
+  if d ~= 0 then
+    redis.call('HINCRBYFLOAT', declared_key(key), field, string.format('%.17g', d))
+  end
 end
 
 local function flush_sums()

@@ -15,5 +15,5 @@ incr(h, 'c', -st[3])
 incr(h, 'cc', -st[3] * st[3])
 flush_sums()
 redis.call('HDEL', U, uid)
-redis.call('DEL', prefix .. 'books:' .. uid)
+redis.call('DEL', declared_key(prefix .. 'books:' .. uid))
 return {1, st[2]}

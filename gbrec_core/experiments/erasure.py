@@ -57,7 +57,7 @@ def erase_user(service: ExperimentService, user_id: int) -> ExperimentErasure:
     touched: list[Experiment] = []
     exposures = 0
     for exp in exps:
-        found = store.erase_state(exp.id, layout_of(exp), pseudonym)
+        found = store.erase_state(exp, layout_of(exp), pseudonym)
         if found is not None:
             touched.append(exp)
             exposures += found

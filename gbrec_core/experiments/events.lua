@@ -85,7 +85,7 @@ for i = 1, n do
       local ok = true
       if cond > 0 then
         if flags == nil then
-          B = prefix .. 'books:' .. uid
+          B = declared_key(prefix .. 'books:' .. uid)
           flags = tonumber(redis.call('HGET', B, books[i]) or '0')
           flags0 = flags
         end

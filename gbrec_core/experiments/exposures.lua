@@ -23,7 +23,7 @@ for i = 1, #items do
   end
   st[2] = st[2] + 1
   incr(sums(prefix .. 'agg:' .. st[1]), 'exposures', 1)
-  local B = prefix .. 'books:' .. uid
+  local B = declared_key(prefix .. 'books:' .. uid)
   local books = {}
   for book in string.gmatch(f[4] or '', '[^,]+') do books[#books + 1] = book end
   local shown = 0

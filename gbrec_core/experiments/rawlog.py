@@ -18,9 +18,9 @@ from collections.abc import Iterable
 from typing import Any, cast
 
 import orjson
-import redis
 
 from gbrec_core.experiments import lua
+from gbrec_core.store.client import RedisClient
 from gbrec_core.store.errors import store_call
 
 PREFIX = "gbrec:exp:"
@@ -60,7 +60,7 @@ def parse_batch(member: str) -> list[dict[str, Any]]:
 class RawLogs:
     """Reading, trimming and erasing the raw-event logs of one Redis database."""
 
-    def __init__(self, client: redis.Redis, retention_ms: int) -> None:
+    def __init__(self, client: RedisClient, retention_ms: int) -> None:
         self.r = client
         self.retention_ms = retention_ms
         self._erase = client.register_script(lua.ERASE_LOG)

@@ -8,8 +8,6 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-import redis
-
 from gbrec_core.access.pseudonyms import Pseudonymizer
 from gbrec_core.errors import (
     ExperimentError,
@@ -49,6 +47,7 @@ from gbrec_core.experiments.types import (
 from gbrec_core.experiments.writer import Writer, plan_events, plan_exposures
 from gbrec_core.paging import load_page
 from gbrec_core.settings import Settings
+from gbrec_core.store.client import RedisClient
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +75,7 @@ class ExperimentService:
     def __init__(
         self,
         settings: Settings,
-        redis_client: redis.Redis,
+        redis_client: RedisClient,
         *,
         decision_hook: DecisionHook | None = None,
     ) -> None:

@@ -6,7 +6,9 @@ stage, winner, decision, timestamps), the per-user/per-variant keys documented i
 raw-event logs of :mod:`gbrec_core.experiments.rawlog`. Users arrive here as pseudonyms
 (:mod:`gbrec_core.access.pseudonyms`): no Redis key or value holds a user id. A batch is
 one Lua script call, so its aggregate updates and raw-event append run atomically: no
-reader sees half a batch.
+reader sees half a batch. Every script's keys share the experiment's hash tag; on a
+Redis Cluster they are all declared in KEYS (:class:`gbrec_core.store.scripts.KeyedScript`).
+``ids`` and ``erased`` are keys of their own, never in a transaction with another key.
 """
 
 from __future__ import annotations
@@ -18,15 +20,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, NamedTuple, cast
 
-import redis
-
 from gbrec_core.experiments import lua
 from gbrec_core.experiments.codec import spec_from_json, spec_to_json
 from gbrec_core.experiments.metrics import PRECISION_INDEX, MetricLayout
 from gbrec_core.experiments.rawlog import GLOBAL_LOG, RawLogs, batch_id, log_key, now_ms, raw_text
 from gbrec_core.experiments.types import Experiment, ExperimentSpec, ExperimentStatus
 from gbrec_core.paging import spread
+from gbrec_core.store.client import RedisClient
 from gbrec_core.store.errors import store_call
+from gbrec_core.store.scripts import declares_keys
 
 PREFIX = "gbrec:exp:"
 # Erasure mark -> time of the erasure: replays of writes buffered before it skip the user.
@@ -77,7 +79,7 @@ class ExperimentStore:
 
     def __init__(
         self,
-        client: redis.Redis,
+        client: RedisClient,
         *,
         retention_days: int,
         books_ttl_days: int,
@@ -87,18 +89,21 @@ class ExperimentStore:
         self.logs = RawLogs(client, retention_days * 86_400_000)
         self.history_seconds = history_days * 86_400
         self.books_ttl = books_ttl_days * 86_400
-        self._exposures = client.register_script(lua.EXPOSURES)
-        self._events = client.register_script(lua.EVENTS)
-        self._delete = client.register_script(lua.DELETE_USER)
+        self.declares = declares_keys(client)
+        self._create = client.register_script(lua.CREATE)
+        self._exposures = client.register_script(lua.EXPOSURES.for_client(client))
+        self._events = client.register_script(lua.EVENTS.for_client(client))
+        self._delete = client.register_script(lua.DELETE_USER.for_client(client))
         self._cas = client.register_script(lua.CAS)
         self._cas_fields = client.register_script(lua.CAS_FIELDS)
 
     # definitions -------------------------------------------------------------------
     @store_call("experiment store")
     def create(self, spec: ExperimentSpec) -> bool:
-        key = exp_prefix(spec.id) + "def"
-        if not self.r.hsetnx(key, "spec", spec_to_json(spec)):
-            return False
+        """Store ``spec`` as a RUNNING experiment; False when the id exists. The definition
+        is written by one script on its own key, then the id joins ``ids`` (another hash
+        slot on a cluster, so no transaction spans both): on "exists" too, which completes
+        a create cut short between the two."""
         now = _now().isoformat()
         fields = {
             "status": ExperimentStatus.RUNNING.value,
@@ -108,11 +113,10 @@ class ExperimentStore:
             "created_at": now,
             "updated_at": now,
         }
-        pipe = self.r.pipeline(transaction=True)
-        pipe.hset(key, mapping=fields)  # type: ignore[arg-type]
-        pipe.sadd(PREFIX + "ids", spec.id)
-        pipe.execute()
-        return True
+        args = [spec_to_json(spec), *(x for pair in fields.items() for x in pair)]
+        created = bool(self._create(keys=[exp_prefix(spec.id) + "def"], args=args))
+        self.r.sadd(PREFIX + "ids", spec.id)
+        return created
 
     @store_call("experiment store")
     def load(self, experiment_id: str) -> Experiment | None:
@@ -159,11 +163,18 @@ class ExperimentStore:
         return cast(str | None, self.r.hget(exp_prefix(experiment_id) + "def", name))
 
     # writes ------------------------------------------------------------------------
-    def _script_call(self, experiment_id: str, layout: MetricLayout) -> tuple[list[str], list[Any]]:
-        """KEYS (users hash, raw log: one hash slot) and the ARGV every script shares."""
-        keys = [exp_prefix(experiment_id) + "users", log_key(experiment_id)]
-        args = [exp_prefix(experiment_id), layout.kinds_arg, self.books_ttl]
-        return keys, args
+    def _script_call(
+        self, exp: Experiment, layout: MetricLayout, users: Iterable[str]
+    ) -> tuple[list[str], list[Any]]:
+        """KEYS and the ARGV every script shares. KEYS: the users hash and the raw log;
+        on a cluster also every other key the scripts may touch, all in the same hash
+        slot: each variant's sums and the shown-book flags of ``users``."""
+        prefix = exp_prefix(exp.id)
+        keys = [prefix + "users", log_key(exp.id)]
+        if self.declares:
+            keys += [f"{prefix}agg:{v}" for v in range(len(exp.spec.variants))]
+            keys += [f"{prefix}books:{user}" for user in dict.fromkeys(users)]
+        return keys, [prefix, layout.kinds_arg, self.books_ttl]
 
     def _log_args(self) -> list[Any]:
         return [self.logs.min_score(), now_ms(), batch_id()]
@@ -171,7 +182,7 @@ class ExperimentStore:
     @store_call("experiment store")
     def write_exposures(
         self,
-        experiment_id: str,
+        exp: Experiment,
         layout: MetricLayout,
         rows: Sequence[StoredExposure],
         raw: Sequence[str],
@@ -183,25 +194,27 @@ class ExperimentStore:
             f"{r.user}|{r.variant}|{float(r.covariate)!r}|{','.join(map(str, r.book_ids))}"
             for r in rows
         )
-        keys, args = self._script_call(experiment_id, layout)
+        keys, args = self._script_call(exp, layout, (r.user for r in rows))
         extra: list[Any] = [len(layout.defs), PRECISION_INDEX, items, raw_text(raw)]
         self._exposures(keys=keys, args=[*args, *self._log_args(), *extra])
 
     @store_call("experiment store")
     def write_events(
         self,
-        experiment_id: str,
+        exp: Experiment,
         layout: MetricLayout,
         lines: Sequence[str],
         raw: Sequence[str],
+        users: Iterable[str],
     ) -> int:
         """Apply events (:func:`event_line` each) to one experiment; returns how many
         were attributed to a user. ``raw`` (JSON lines) is logged with the batch; empty
-        when another experiment's batch already logged these events.
+        when another experiment's batch already logged these events. ``users``: the
+        pseudonyms the lines name (their shown-book flags are declared keys).
         """
         if not lines:
             return 0
-        keys, args = self._script_call(experiment_id, layout)
+        keys, args = self._script_call(exp, layout, users)
         extra = ["\n".join(lines), raw_text(raw)]
         return int(self._events(keys=keys, args=[*args, *self._log_args(), *extra]))
 
@@ -227,10 +240,10 @@ class ExperimentStore:
         return self.logs.trim(self.log_keys())
 
     @store_call("experiment store")
-    def erase_state(self, experiment_id: str, layout: MetricLayout, pseudonym: str) -> int | None:
+    def erase_state(self, exp: Experiment, layout: MetricLayout, pseudonym: str) -> int | None:
         """Subtract the user's contribution from the sums and delete their state and
         book flags; returns the user's exposures, or None when they had no state."""
-        keys, args = self._script_call(experiment_id, layout)
+        keys, args = self._script_call(exp, layout, [pseudonym])
         found, exposures = self._delete(keys=keys, args=[*args, pseudonym])
         return int(exposures) if int(found) else None
 

@@ -114,11 +114,12 @@ class Writer:
             return 0
         exp, layout = found
         if w.kind == "exposures":
-            self.store.write_exposures(exp.id, layout, w.exposures, w.raw)
+            self.store.write_exposures(exp, layout, w.exposures, w.raw)
             return len(w.exposures)
         text = layout.ops_text
         lines = [event_line(u, b, text(t, b, v)) for u, t, b, v in w.events]
-        return self.store.write_events(exp.id, layout, lines, w.raw)
+        users = (e.user for e in w.events)
+        return self.store.write_events(exp, layout, lines, w.raw, users)
 
     def flush(self) -> int:
         """Replay the buffer; raises StoreDownError when Redis is still down."""

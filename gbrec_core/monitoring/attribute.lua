@@ -1,6 +1,9 @@
--- ARGV[4] newline-separated "request|book" (positive feedback only).
+-- ARGV[4] newline-separated "request|book" (positive feedback only). KEYS (on a
+-- cluster): the served record of every line and the counts keys of the records the
+-- caller read beforehand.
 -- Returns {attributed, duplicates, not_shown, unknown lines} (unknown: no such record,
--- or not yet flushed by the process that served it; the caller may retry those).
+-- or not yet flushed by the process that served it, or written since the caller's read,
+-- so its counts key is not declared; the caller may retry those).
 local records = {}
 local attributed, duplicates, not_shown, unknown = 0, 0, 0, {}
 
@@ -8,10 +11,10 @@ local function load(key)
   local rec = records[key]
   if rec ~= nil then return rec end
   rec = false
-  local raw = redis.call('GET', key)
+  local raw = redis.call('GET', declared_key(key))
   if raw then
     local v, b, n, books, clicked = string.match(raw, '^([^|]*)|([^|]*)|([^|]*)|([^|]*)|(.*)$')
-    if v then
+    if v and is_declared(prefix .. v .. ':' .. b) then
       local hits = 0
       for _ in string.gmatch(clicked, '[^,]+') do hits = hits + 1 end
       rec = {v = v, b = b, n = tonumber(n), books = ',' .. books .. ',',

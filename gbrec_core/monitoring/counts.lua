@@ -1,3 +1,6 @@
+-- Shared by the record and attribute scripts. KEYS (on a cluster): the served records
+-- and the counts keys (<prefix><version>:<bucket>) the batch may touch (declared_key).
+-- ARGV[1] key prefix, ARGV[2] bucket width (s), ARGV[3] counts retention (s).
 local prefix = ARGV[1]
 local width, retention = tonumber(ARGV[2]), tonumber(ARGV[3])
 
@@ -16,6 +19,7 @@ end
 
 local function flush_counts()
   for key, h in pairs(acc) do
+    declared_key(key)
     for field, d in pairs(h) do redis.call('HINCRBY', key, field, d) end
     redis.call('EXPIREAT', key, hours[key] * width + retention)
   end

@@ -6,7 +6,7 @@ for line in string.gmatch(ARGV[5], '[^\n]+') do
   local rid, version, bucket, n, books = string.match(line, '^([^|]+)|([^|]+)|(%d+)|(%d+)|(.*)$')
   if rid then
     local value = version .. '|' .. bucket .. '|' .. n .. '|' .. books .. '|'
-    if redis.call('SET', prefix .. 'served:' .. rid, value, 'PX', ttl, 'NX') then
+    if redis.call('SET', declared_key(prefix .. 'served:' .. rid), value, 'PX', ttl, 'NX') then
       n = tonumber(n)
       incr(version, bucket, 'requests', 1)
       incr(version, bucket, 'shown', n)

@@ -7,8 +7,15 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 from gbrec_core.monitoring import lua
-from gbrec_core.monitoring.keys import BUCKET_SECONDS, bucket_of, model_prefix, served_key
+from gbrec_core.monitoring.keys import (
+    BUCKET_SECONDS,
+    bucket_of,
+    counts_key,
+    model_prefix,
+    served_key,
+)
 from gbrec_core.store.errors import store_call
+from gbrec_core.store.scripts import declares_keys
 
 # One script call blocks Redis while it runs: 2,000 responses keep it to a few ms.
 MAX_BATCH = 2_000
@@ -68,8 +75,9 @@ class OnlineStore:
         self.ttl_ms = max(int(ttl_seconds * 1000), 1)
         self.retention = int(retention_seconds)
         self._prefix = model_prefix(model_name)
-        self._record = redis.register_script(lua.RECORD)
-        self._attribute = redis.register_script(lua.ATTRIBUTE)
+        self.declares = declares_keys(redis)
+        self._record = redis.register_script(lua.RECORD.for_client(redis))
+        self._attribute = redis.register_script(lua.ATTRIBUTE.for_client(redis))
 
     def _args(self) -> list[Any]:
         return [self._prefix, BUCKET_SECONDS, self.retention]
@@ -77,16 +85,15 @@ class OnlineStore:
     @store_call("online metrics store")
     def write_served(self, rows: Sequence[Served]) -> tuple[int, int, int]:
         """Record responses; returns (new, duplicates, invalid) counts."""
-        lines = [served_line(r) for r in rows]
-        valid = [line for line in lines if line is not None]
+        valid = [(row, line) for row in rows if (line := served_line(row)) is not None]
         new = duplicates = 0
         for start in range(0, len(valid), MAX_BATCH):
-            payload = "\n".join(valid[start : start + MAX_BATCH])
-            done = self._record(
-                keys=[self._prefix + "served"], args=[*self._args(), self.ttl_ms, payload]
-            )
+            part = valid[start : start + MAX_BATCH]
+            keys = self._record_keys([row for row, _ in part]) if self.declares else self._any
+            payload = "\n".join(line for _, line in part)
+            done = self._record(keys=keys, args=[*self._args(), self.ttl_ms, payload])
             new, duplicates = new + int(done[0]), duplicates + int(done[1])
-        return new, duplicates, len(lines) - len(valid)
+        return new, duplicates, len(rows) - len(valid)
 
     @store_call("online metrics store")
     def attribute(self, feedback: Sequence[Feedback]) -> tuple[Attribution, list[Feedback]]:
@@ -94,17 +101,47 @@ class OnlineStore:
 
         Returns the outcome and the feedback whose request was unknown (already counted
         in ``unknown``), which the caller may retry once after flushing its own buffer.
+        On a cluster the served records are read first (one MGET): the script must be
+        told which hourly counts keys it may touch.
         """
         valid = [(r, int(b)) for r, b in feedback if valid_id(r) and int(b) >= 0]
         total = Attribution(unknown=len(feedback) - len(valid))
         missing: list[Feedback] = []
         for start in range(0, len(valid), MAX_BATCH):
-            payload = "\n".join(f"{r}|{b}" for r, b in valid[start : start + MAX_BATCH])
-            done = self._attribute(keys=[self._prefix + "served"], args=[*self._args(), payload])
+            part = valid[start : start + MAX_BATCH]
+            payload = "\n".join(f"{r}|{b}" for r, b in part)
+            keys = self._attribute_keys([r for r, _ in part]) if self.declares else self._any
+            done = self._attribute(keys=keys, args=[*self._args(), payload])
             lost = [(r, int(b)) for r, b in (line.rsplit("|", 1) for line in done[3])]
             missing += lost
             total = total + Attribution(int(done[0]), int(done[1]), int(done[2]), len(lost))
         return total, missing
+
+    def _served(self, request_id: str) -> str:
+        return served_key(self.model_name, request_id)
+
+    def _counts(self, version: str, bucket: int) -> str:
+        return counts_key(self.model_name, version, bucket)
+
+    @property
+    def _any(self) -> list[str]:
+        """KEYS on one server (no slots): any key of the model; the scripts build theirs."""
+        return [self._prefix + "served"]
+
+    def _record_keys(self, rows: Sequence[Served]) -> list[str]:
+        """What the record script touches: each response's record and the hourly counts
+        of the version that served it."""
+        served = [self._served(request_id) for request_id, _, _, _ in rows]
+        counts = [self._counts(version, bucket_of(at)) for _, version, _, at in rows]
+        return _unique(served + counts)
+
+    def _attribute_keys(self, request_ids: list[str]) -> list[str]:
+        """What the attribute script may touch: the requests' records and the hourly
+        counts of the versions that served those found now (a record is
+        ``version|bucket|...``)."""
+        served = _unique([self._served(r) for r in request_ids])
+        parts = [str(r).split("|", 2) for r in self.redis.mget(served) if r is not None]
+        return served + _unique([self._counts(p[0], int(p[1])) for p in parts if len(p) == 3])
 
     @store_call("online metrics store")
     def forget(self, request_ids: Sequence[str]) -> int:
@@ -117,3 +154,7 @@ class OnlineStore:
         for start in range(0, len(keys), MAX_BATCH):  # one slot: {model} hash tag
             deleted += int(self.redis.delete(*keys[start : start + MAX_BATCH]))
         return deleted
+
+
+def _unique(keys: list[str]) -> list[str]:
+    return list(dict.fromkeys(keys))

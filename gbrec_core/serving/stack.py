@@ -13,8 +13,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import redis
-
 from gbrec_core.experiments import ExperimentService
 from gbrec_core.monitoring import OnlineMonitor
 from gbrec_core.registry import ModelRegistry
@@ -27,12 +25,13 @@ from gbrec_core.serving.server import ModelServer
 from gbrec_core.serving.service import RecommendationService
 from gbrec_core.settings import Settings
 from gbrec_core.store import connect
+from gbrec_core.store.client import RedisClient
 
 
 @dataclass
 class ServingStack:
     settings: Settings
-    redis: redis.Redis
+    redis: RedisClient
     registry: ModelRegistry
     server: ModelServer
     experiments: ExperimentService

@@ -2,8 +2,9 @@
 
 Callers above the stores (the experiment service, the recommendation service, the API)
 catch :class:`gbrec_core.errors.UnavailableError` and nothing of redis-py:
-unreachable (refused, dropped, timed out) becomes :class:`StoreDownError`, anything
-else Redis answers with (OOM, a script error, READONLY) :class:`UnavailableError`.
+unreachable (refused, dropped, timed out; on a Redis Cluster also CLUSTERDOWN, a slot
+no node serves, no node reachable) becomes :class:`StoreDownError`, anything else Redis
+answers with (OOM, a script error, READONLY) :class:`UnavailableError`.
 """
 
 from __future__ import annotations
@@ -14,9 +15,24 @@ from contextlib import contextmanager
 from typing import ParamSpec, TypeVar
 
 import redis
+from redis.exceptions import (
+    ClusterDownError,
+    RedisClusterException,
+    RedisClusterUnreachableError,
+    SlotNotCoveredError,
+)
 
 from gbrec_core.errors import StoreDownError, UnavailableError
 
+#: Errors that mean "Redis is not there now" (writes are buffered and replayed).
+UNREACHABLE = (
+    redis.ConnectionError,
+    redis.TimeoutError,
+    ClusterDownError,
+    SlotNotCoveredError,
+    RedisClusterUnreachableError,
+    OSError,
+)
 P = ParamSpec("P")
 T = TypeVar("T")
 
@@ -26,9 +42,9 @@ def redis_errors(what: str) -> Iterator[None]:
     """Translate redis-py's (and the socket's) errors raised inside the block."""
     try:
         yield
-    except (redis.ConnectionError, redis.TimeoutError, OSError) as e:
+    except UNREACHABLE as e:
         raise StoreDownError(f"{what}: Redis unreachable ({e})") from e
-    except redis.RedisError as e:
+    except (redis.RedisError, RedisClusterException) as e:
         raise UnavailableError(f"{what}: Redis error ({e})") from e
 
 

@@ -1,6 +1,7 @@
 # shellcheck shell=bash
-# Helpers of scripts/production/run.sh: Debian packages, a throwaway PostgreSQL cluster
-# and a throwaway redis-server, each on 127.0.0.1 and a free port, and their teardown.
+# Helpers of scripts/production/run.sh: Debian packages, a throwaway PostgreSQL cluster,
+# a throwaway redis-server and a throwaway three-master Redis Cluster, each on 127.0.0.1
+# and free ports, and their teardown.
 # Sourced, not executed; every function reports on stderr with the [production] prefix.
 
 log() { printf '[production] %s\n' "$*" >&2; }
@@ -137,6 +138,69 @@ stop_redis() {
   kill "$REDIS_PID" 2>/dev/null || true
   wait "$REDIS_PID" 2>/dev/null || true
   REDIS_PID=
+}
+
+cluster_ports() {
+  # Three distinct free ports whose cluster bus ports (port + 10000) are free too.
+  "$PY" -c 'import socket
+ports = []
+while len(ports) < 3:
+    s = socket.socket(); s.bind(("127.0.0.1", 0)); p = s.getsockname()[1]; s.close()
+    bus = socket.socket()
+    if p < 55000 and p not in ports and bus.connect_ex(("127.0.0.1", p + 10000)) != 0:
+        ports.append(p)
+    bus.close()
+print(*ports)'
+}
+
+start_redis_cluster() {
+  # Sets CLUSTER_PORTS CLUSTER_PIDS REDIS_CLUSTER_URL: three masters (no replicas) on
+  # loopback, AOF fsynced every second, joined by `redis-cli --cluster create`.
+  local port dir i nodes=() ok
+  CLUSTER_DIR="$WORK/redis-cluster"
+  read -r -a CLUSTER_PORTS <<<"$(cluster_ports)"
+  CLUSTER_PIDS=()
+  for port in "${CLUSTER_PORTS[@]}"; do
+    dir="$CLUSTER_DIR/$port"
+    mkdir -p "$dir"
+    redis-server --bind 127.0.0.1 --port "$port" --dir "$dir" --cluster-enabled yes \
+      --cluster-config-file nodes.conf --appendonly yes --appendfsync everysec --save '' \
+      --daemonize no --logfile "$dir/redis.log" &
+    CLUSTER_PIDS+=("$!")
+    nodes+=("127.0.0.1:$port")
+  done
+  for port in "${CLUSTER_PORTS[@]}"; do
+    for i in $(seq 1 100); do
+      [ "$(redis-cli -p "$port" ping 2>/dev/null)" = PONG ] && break
+      sleep 0.1
+    done
+    [ "$(redis-cli -p "$port" ping 2>/dev/null)" = PONG ] \
+      || die "cluster node on port $port did not answer; see $CLUSTER_DIR/$port/redis.log"
+  done
+  redis-cli --cluster create "${nodes[@]}" --cluster-replicas 0 --cluster-yes \
+    >"$CLUSTER_DIR/create.log" 2>&1 || { cat "$CLUSTER_DIR/create.log" >&2; die "redis-cli --cluster create failed"; }
+  for i in $(seq 1 300); do
+    ok=0
+    for port in "${CLUSTER_PORTS[@]}"; do
+      redis-cli -p "$port" cluster info 2>/dev/null | grep -q '^cluster_state:ok' && ok=$((ok + 1))
+    done
+    [ "$ok" -eq 3 ] && break
+    sleep 0.1
+  done
+  [ "$ok" -eq 3 ] || die "the Redis Cluster did not reach cluster_state:ok"
+  REDIS_CLUSTER_URL="redis+cluster://$(IFS=,; echo "${nodes[*]}")"
+  log "Redis Cluster of 3 masters on ${nodes[*]} (appendonly everysec)"
+}
+
+stop_redis_cluster() {
+  local pid
+  for pid in "${CLUSTER_PIDS[@]:-}"; do
+    [ -n "$pid" ] && kill "$pid" 2>/dev/null || true
+  done
+  for pid in "${CLUSTER_PIDS[@]:-}"; do
+    [ -n "$pid" ] && wait "$pid" 2>/dev/null || true
+  done
+  CLUSTER_PIDS=()
 }
 
 write_dagster_home() {

@@ -24,6 +24,7 @@ from gbrec_core.registry import ModelRegistry
 from gbrec_core.settings import Settings
 from gbrec_core.store import connect, stop_server
 from gbrec_graphql.app import create_app
+from tests.redis_support import empty_database
 
 # BOOKS <= the 300 books of the tiny synthetic catalogue: every served book has a title.
 USERS, BOOKS = 200, 300
@@ -109,6 +110,7 @@ def api_home(
 ) -> Iterator[tuple[Settings, pd.DataFrame]]:
     root = tmp_path_factory.mktemp("api")
     settings = api_settings(root / "home", catalogue(catalogue_dir, root / "data"))
+    empty_database(settings)
     seen = ratings()
     register_models(settings, seen)
     yield settings, seen

@@ -25,6 +25,7 @@ from gbrec_core.access import Scope, create_key
 from gbrec_core.settings import Settings
 from gbrec_core.store import connect, stop_server
 from gbrec_graphql.app import create_app
+from tests.redis_support import empty_database
 
 from .conftest import Api, api_settings, catalogue, ratings, register_models
 
@@ -42,6 +43,7 @@ STAGED = {
 def twin(tmp_path_factory: pytest.TempPathFactory, catalogue_dir: Path) -> Iterator[Api]:
     root = tmp_path_factory.mktemp("twin")
     settings = api_settings(root / "home", catalogue(catalogue_dir, root / "data"))
+    empty_database(settings)
     seen = ratings()
     register_models(settings, seen)
     keys = {"admin": create_key(connect(settings), Scope.ADMIN).key}

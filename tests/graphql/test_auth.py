@@ -9,6 +9,7 @@ import sys
 import pytest
 
 from gbrec_core.access.keys import split_key
+from tests.redis_support import redis_env
 
 from .conftest import Api
 
@@ -123,7 +124,7 @@ def test_keys_are_stored_hashed_only(api: Api) -> None:
 
 
 def test_cli_keys_create_json_is_usable_by_the_server(api: Api) -> None:
-    env = {"GBREC_HOME": str(api.settings.home), "PATH": ""}
+    env = {"GBREC_HOME": str(api.settings.home), "PATH": "", **redis_env()}
     out = subprocess.run(
         [
             sys.executable,

@@ -21,15 +21,15 @@ from typing import Any
 
 import pandas as pd
 import pytest
-import redis
 from starlette.testclient import TestClient
 
 from gbrec_core.access import Scope, create_key
 from gbrec_core.access.pseudonyms import Pseudonymizer
 from gbrec_core.serving.types import FALLBACK_VERSION
 from gbrec_core.settings import Settings
-from gbrec_core.store import connect, server_paths, stop_server
+from gbrec_core.store import RedisClient, connect, stop_server
 from gbrec_graphql.app import create_app
+from tests.redis_support import empty_database
 
 from .conftest import Api, api_settings, catalogue, ratings, register_models
 
@@ -51,6 +51,7 @@ HEX32 = re.compile(r"^[0-9a-f]{32}$")
 def api(tmp_path_factory: pytest.TempPathFactory, catalogue_dir: Path) -> Iterator[Api]:
     root = tmp_path_factory.mktemp("privacy")
     settings = api_settings(root / "home", catalogue(catalogue_dir, root / "data"))
+    empty_database(settings)
     base = ratings()
     mine = base[base.user_id == 1].assign(user_id=KNOWN)  # a real history under a long id
     seen = pd.concat([base, mine], ignore_index=True)
@@ -99,7 +100,7 @@ def _feedback(user: int, lists: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def dump(settings: Settings) -> bytes:
     """Every key and every value of every type, as one blob (binary values included)."""
-    r = redis.Redis(unix_socket_path=str(server_paths(settings).socket))
+    r = connect(settings, decode_responses=False)
     parts: list[bytes] = []
     try:
         for key in r.scan_iter(count=1000):
@@ -109,7 +110,7 @@ def dump(settings: Settings) -> bytes:
     return b"\n".join(parts)
 
 
-def _values(r: redis.Redis, key: bytes) -> list[bytes]:
+def _values(r: RedisClient, key: bytes) -> list[bytes]:
     kind = r.type(key)
     if kind == b"string":
         return [r.get(key) or b""]

@@ -1,6 +1,7 @@
 """gbrec over TLS to Redis (``rediss://``, password, CA pinned), on Debian's
 redis-server built with TLS: keys, the audit chain and an experiment work as on TCP,
-and a client that does not trust the certificate is refused."""
+and a client that does not trust the certificate is refused; the same on a three-master
+Redis Cluster whose nodes talk TLS only (``rediss+cluster://``)."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from gbrec_core.experiments import ExperimentService
 from gbrec_core.experiments.types import ExperimentSpec, Strategy, VariantSpec
 from gbrec_core.settings import Settings
 from gbrec_core.store import connect, connect_async
+from tests.cluster_support import LocalCluster
 from tests.tls_support import self_signed
 
 PASSWORD = "tls-test-password"
@@ -54,10 +56,35 @@ def tls_redis(profile: dict[str, str], tmp_path: Path) -> Iterator[tuple[int, Pa
     server.wait(timeout=10)
 
 
+@pytest.fixture
+def tls_cluster(profile: dict[str, str], tmp_path: Path) -> Iterator[LocalCluster]:
+    cluster = LocalCluster(tmp_path / "cluster", tls=self_signed(tmp_path), password=PASSWORD)
+    try:
+        yield cluster.start()
+    finally:
+        cluster.stop()
+
+
 def test_gbrec_over_rediss(tls_redis: tuple[int, Path], tmp_path: Path) -> None:
     port, ca = tls_redis
     url = f"rediss://:{PASSWORD}@127.0.0.1:{port}/0?ssl_ca_certs={ca}"
-    settings = Settings(home=tmp_path / "home", redis_url=url)
+    keys_audit_and_an_experiment(Settings(home=tmp_path / "home", redis_url=url))
+
+
+def test_gbrec_over_a_tls_cluster(tls_cluster: LocalCluster, tmp_path: Path) -> None:
+    settings = Settings(home=tmp_path / "home", redis_url=tls_cluster.url)
+    assert tls_cluster.url.startswith(f"rediss+cluster://:{PASSWORD}@127.0.0.1:")
+    keys_audit_and_an_experiment(settings)
+    plain = tls_cluster.url.replace("rediss+cluster", "redis+cluster").split("?")[0]
+    (tmp_path / "other").mkdir()
+    other_ca, _ = self_signed(tmp_path / "other")  # a different self-signed certificate
+    untrusted = f"{tls_cluster.url.split('?')[0]}?ssl_ca_certs={other_ca}"
+    for url in (plain, untrusted):  # the nodes speak TLS only, with their certificate
+        with pytest.raises(UnavailableError):
+            connect(Settings(home=tmp_path / "home", redis_url=url))
+
+
+def keys_audit_and_an_experiment(settings: Settings) -> None:
     client = connect(settings)
     new = create_key(client, Scope.READ)
     assert [k.key_id for k in list_keys(client)] == [new.key_id]

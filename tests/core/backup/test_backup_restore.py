@@ -30,6 +30,7 @@ from gbrec_core.models import make_recommender
 from gbrec_core.registry import ModelRegistry
 from gbrec_core.settings import Settings
 from gbrec_core.store import connect, connect_async, stop_server
+from tests.redis_support import empty_database
 
 USERS = range(1, 13)
 
@@ -99,6 +100,7 @@ def test_backup_then_restore_into_a_fresh_home_serves_the_same(
     tmp_path: Path, catalogue_dir: Path
 ) -> None:
     source = Settings(home=tmp_path / "source" / "home", dataset=str(catalogue_dir))
+    empty_database(source)
     key = _populate(source)
     before = _answers(source)
     assert {a["modelVersion"] for a in before} == {"1", "2"}  # both arms, no fallback
@@ -113,6 +115,7 @@ def test_backup_then_restore_into_a_fresh_home_serves_the_same(
     assert (tmp_path / "backup").stat().st_mode & 0o077 == 0  # it holds secrets
     stop_server(source)
     shutil.rmtree(tmp_path / "source")
+    empty_database(source)  # a GBREC_TEST_REDIS_URL is shared: make it the new, empty Redis
 
     target = Settings(home=tmp_path / "fresh" / "home", dataset=str(catalogue_dir))
     try:

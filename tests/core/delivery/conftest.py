@@ -7,7 +7,6 @@ from collections.abc import Iterator
 import numpy as np
 import pandas as pd
 import pytest
-import redis
 
 from gbrec_core.delivery.lease import Lease
 from gbrec_core.delivery.loop import DeliveryLoop
@@ -15,7 +14,7 @@ from gbrec_core.experiments import ExperimentService
 from gbrec_core.models import make_recommender
 from gbrec_core.registry import ModelRegistry
 from gbrec_core.settings import Settings
-from gbrec_core.store import connect, stop_server
+from gbrec_core.store import RedisClient, connect, stop_server
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +59,8 @@ def registry(loop_settings: Settings) -> ModelRegistry:
 
 
 @pytest.fixture
-def rconn(loop_settings: Settings) -> Iterator[redis.Redis]:
+def rconn(loop_settings: Settings) -> Iterator[RedisClient]:
+    # The module's home (and embedded server) outlives a test: empty it in either case.
     client = connect(loop_settings)
     client.flushdb()
     yield client
@@ -69,7 +69,7 @@ def rconn(loop_settings: Settings) -> Iterator[redis.Redis]:
 
 
 @pytest.fixture
-def experiments(loop_settings: Settings, rconn: redis.Redis) -> ExperimentService:
+def experiments(loop_settings: Settings, rconn: RedisClient) -> ExperimentService:
     return ExperimentService(loop_settings, rconn)
 
 
@@ -77,7 +77,7 @@ def make_loop(
     settings: Settings,
     experiments: ExperimentService,
     registry: ModelRegistry,
-    r: redis.Redis,
+    r: RedisClient,
     lease_seconds: float = 0.001,
 ) -> DeliveryLoop:
     """A loop whose lease (by default shorter than any test step) lets every sweep act."""
@@ -90,6 +90,6 @@ def loop(
     loop_settings: Settings,
     experiments: ExperimentService,
     registry: ModelRegistry,
-    rconn: redis.Redis,
+    rconn: RedisClient,
 ) -> DeliveryLoop:
     return make_loop(loop_settings, experiments, registry, rconn)

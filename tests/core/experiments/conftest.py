@@ -8,11 +8,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import redis
 
 from gbrec_core.experiments import ExperimentService
 from gbrec_core.settings import Settings
-from gbrec_core.store import connect, stop_server
+from gbrec_core.store import RedisClient
+from tests.redis_support import fresh_client
 
 
 @pytest.fixture
@@ -22,15 +22,12 @@ def exp_settings(settings: Settings) -> Settings:
 
 
 @pytest.fixture
-def redis_conn(exp_settings: Settings) -> Iterator[redis.Redis]:
-    client = connect(exp_settings)
-    yield client
-    client.close()
-    stop_server(exp_settings)
+def redis_conn(exp_settings: Settings) -> Iterator[RedisClient]:
+    yield from fresh_client(exp_settings)
 
 
 @pytest.fixture
-def service(exp_settings: Settings, redis_conn: redis.Redis) -> ExperimentService:
+def service(exp_settings: Settings, redis_conn: RedisClient) -> ExperimentService:
     return ExperimentService(exp_settings, redis_conn)
 
 

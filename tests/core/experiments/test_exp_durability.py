@@ -39,6 +39,7 @@ def _populate(service: ExperimentService, users: range) -> None:
     service.record_events(_events(users, 2.0))
 
 
+@pytest.mark.embedded_redis
 def test_restart_reads_back_everything(exp_settings: Settings, service: ExperimentService) -> None:
     service.create(SPEC)
     service.create(ExperimentSpec(id="other", variants=AB))
@@ -66,6 +67,7 @@ def _kill(settings: Settings) -> None:
         time.sleep(0.01)
 
 
+@pytest.mark.embedded_redis
 @pytest.mark.slow
 def test_crash_mid_stream_buffers_then_flushes(
     exp_settings: Settings, service: ExperimentService
@@ -94,6 +96,7 @@ def test_crash_mid_stream_buffers_then_flushes(
     assert sum(m.users for m in sat) == 300
 
 
+@pytest.mark.embedded_redis
 def test_full_buffer_refuses_instead_of_dropping(exp_settings: Settings) -> None:
     small = exp_settings.model_copy(update={"event_buffer_size": 10})
     service = ExperimentService(small, connect(small))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 import redis
 
 from gbrec_core.experiments import (
@@ -58,6 +59,7 @@ def test_erasure_covers_every_experiment_and_log(service: ExperimentService) -> 
     assert (again.experiments, again.raw_events) == (0, 0)
 
 
+@pytest.mark.embedded_redis
 def test_buffered_writes_are_erased_before_replay(exp_settings: Settings) -> None:
     from gbrec_core.store import connect
 
@@ -99,6 +101,7 @@ def test_log_erasure_visits_every_batch_at_one_score(redis_conn: redis.Redis) ->
     assert {s for _, s in redis_conn.zrange(key, 0, -1, withscores=True)} == {1000.0}
 
 
+@pytest.mark.embedded_redis
 def test_another_process_replays_its_buffer_without_the_erased_user(
     exp_settings: Settings,
 ) -> None:

@@ -54,6 +54,7 @@ def test_a_failed_flush_keeps_the_batch_in_order(tmp_path: Path) -> None:
     assert stats["flush_errors"] == 1 and stats["dropped"] == 2 and stats["buffered"] == 10
 
 
+@pytest.mark.embedded_redis
 def test_the_buffer_is_written_once_redis_is_back(
     settings: Settings, redis_client: Any, monitor: OnlineMonitor
 ) -> None:
