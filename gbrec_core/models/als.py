@@ -106,7 +106,7 @@ class ALSRecommender(Recommender):
             self._confidence_matrix(user_idx), self.item_factors, self.config
         )
 
-    def _score_history(self, history: sp.csr_matrix) -> np.ndarray:
+    def _score_history(self, history: sp.csr_matrix, times: np.ndarray | None) -> np.ndarray:
         """The least-squares user solve for each row (item factors fixed), scored."""
         assert self.item_factors is not None
         data = confidence(history.data, self.config.alpha, self.config.confidence)
@@ -114,7 +114,9 @@ class ALSRecommender(Recommender):
         factors = solve_users(rows, self.item_factors, self.config)
         return factors @ self.item_factors.T  # type: ignore[no-any-return]
 
-    def _contributions(self, history: sp.csr_matrix, item: int) -> np.ndarray:
+    def _contributions(
+        self, history: sp.csr_matrix, item: int, times: np.ndarray | None
+    ) -> np.ndarray:
         """The exact split of the solved score over the history: with
         ``A = YtY + reg I + sum (c_h - 1) y_h y_h^T`` the user vector is
         ``A^-1 sum c_h y_h``, so book h adds ``c_h * y_item^T A^-1 y_h``."""
