@@ -46,10 +46,10 @@ class TemporalShape:
     buzz: float = 2.5
     buzz_decay: float = 0.06
     long_share: float = 0.25
-    drift: float = 1.0
+    drift: float = 0.5
     session: int = 8
-    taste: float = 0.45
-    focus: float = 0.6
+    taste: float = 0.12
+    focus: float = 0.08
     seed: int = 0
 
 

@@ -514,6 +514,18 @@ def recency_ranks(history: sp.csr_matrix, times: np.ndarray | None) -> np.ndarra
     return ranks
 
 
+def recency_weights(
+    history: sp.csr_matrix, times: np.ndarray | None, half_life: float | None
+) -> np.ndarray:
+    """Per stored entry, ``0.5 ** (r / (half_life * n))``: ``r`` the entry's
+    :func:`recency_ranks`, ``n`` its row's length; all 1 without a half-life or times."""
+    if half_life is None or times is None:
+        return np.ones(history.nnz, dtype=np.float32)
+    lengths = np.repeat(np.diff(history.indptr), np.diff(history.indptr)).astype(np.float64)
+    weights: np.ndarray = np.power(0.5, recency_ranks(history, times) / (half_life * lengths))
+    return weights.astype(np.float32)
+
+
 def interactions(ratings: pd.DataFrame, users: IdMap, items: IdMap) -> sp.csr_matrix:
     """users x items float32 CSR of ratings (canonical: sorted, duplicates summed)."""
     rows = users.index_of(ratings["user_id"].to_numpy())

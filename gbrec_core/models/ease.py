@@ -22,7 +22,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from gbrec_core.errors import InvalidInputError, ModelError
-from gbrec_core.models.base import IdMap, Recommender, popularity_of, recency_ranks
+from gbrec_core.models.base import IdMap, Recommender, popularity_of, recency_weights
 from gbrec_core.models.config import build_config
 
 log = logging.getLogger(__name__)
@@ -85,11 +85,7 @@ class EASERecommender(Recommender):
         """The rows EASE multiplies with ``B``: binary, or recency-weighted when
         ``half_life`` is set and the entries' ``times`` are known."""
         rows = _binary(history)
-        if self.config.half_life is None or times is None:
-            return rows
-        lengths = np.repeat(np.diff(rows.indptr), np.diff(rows.indptr)).astype(np.float64)
-        ages = recency_ranks(rows, times) / (self.config.half_life * lengths)
-        rows.data = np.power(0.5, ages).astype(np.float32)
+        rows.data = recency_weights(rows, times, self.config.half_life)
         return rows
 
     def _score_history(self, history: sp.csr_matrix, times: np.ndarray | None) -> np.ndarray:

@@ -96,7 +96,7 @@ class HybridConfig:
     l2_grid: tuple[float, ...] = (2.0, 8.0, 32.0)
     als_candidates: tuple[ALSConfig, ...] = (ALSConfig(), IMPLICIT_DEFAULTS)
     half_life_grid: tuple[float, ...] = (1.0, 0.5, 0.25)
-    popularity_half_lives: tuple[float, ...] = (0.3, 0.1, 0.03)
+    popularity_half_lives: tuple[float, ...] = (0.1, 0.03, 0.01)
     min_time_gain: float = 0.01
 
     def __post_init__(self) -> None:
@@ -186,13 +186,18 @@ class HybridRecommender(Recommender):
         """Fitted: does a kept part read times? Unfitted: may the fit pick one?"""
         if self.components:
             return any(part.needs_times for part in self.components.values())
-        fixed = self.config.ease is not None and self.config.ease.half_life is not None
+        fixed = any(
+            config is not None and config.half_life is not None
+            for config in (self.config.ease, self.config.als)
+        )
         return fixed or (self.config.weight is None and self._searches_time())
 
     def _searches_time(self) -> bool:
-        ease = "ease" in self.config.parts and self.config.ease is None
+        open_cf = ("ease" in self.config.parts and self.config.ease is None) or (
+            "als" in self.config.parts and self.config.als is None
+        )
         popularity = "popularity" in self.config.parts
-        return (ease and bool(self.config.half_life_grid)) or (
+        return (open_cf and bool(self.config.half_life_grid)) or (
             popularity and bool(self.config.popularity_half_lives)
         )
 
@@ -285,7 +290,7 @@ class HybridRecommender(Recommender):
                     break  # lambdas go upwards; NDCG is unimodal in lambda in practice
                 continue
             best = found
-        if best is not None and family in ("ease", "popularity"):
+        if best is not None and family in ("ease", "als", "popularity"):
             best = self._time_aware(family, best, split, books)
         return best
 
@@ -300,7 +305,7 @@ class HybridRecommender(Recommender):
             start = time.perf_counter()
             if found[0] > max(bar, best[0]):
                 best = found
-            elif family == "ease":
+            elif family != "popularity":
                 break  # half-lives go from mild to strong: stop at the first drop
         if best is not static:
             log.info("hybrid validation: %s is time-aware: %s", family, best[2])
@@ -309,32 +314,42 @@ class HybridRecommender(Recommender):
     def _time_candidates(
         self, family: str, static: Candidate, split: ValidationSplit, books: pd.DataFrame | None
     ) -> Iterator[tuple[PartConfig, Recommender]]:
-        """EASE's weights scored with recency-weighted histories (no refit), or
-        time-decayed popularity at each half-life and anchor."""
+        """EASE's weights / ALS's item factors with recency-weighted histories (no
+        refit; ALS re-solves the user factors), or time-decayed popularity at each
+        half-life and anchor."""
+        if family == "popularity":
+            yield from self._popularity_candidates(split, books)
+            return
         assert self.users is not None and self.items is not None
         _, model, config, _ = static
-        if family == "ease" and self.config.ease is None and self.config.half_life_grid:
-            assert isinstance(config, EASEConfig) and model.popularity is not None
-            times = entry_times(split.inner, self.users, self.items, split.seen)
-            state = model.learned_state()
-            for half_life in self.config.half_life_grid:
-                weighted = dataclasses.replace(config, half_life=half_life)
+        fixed = self.config.ease if family == "ease" else self.config.als
+        if fixed is not None or not self.config.half_life_grid:
+            return
+        assert isinstance(config, EASEConfig | ALSConfig) and model.popularity is not None
+        times = entry_times(split.inner, self.users, self.items, split.seen)
+        for half_life in self.config.half_life_grid:
+            weighted = dataclasses.replace(config, half_life=half_life)
+            # A copy: ALS re-solves the user factors in place.
+            state = {k: v.copy() for k, v in model.learned_state().items()}
+            part = make_part(weighted).restore(
+                self.users, self.items, split.seen, model.popularity, state, times
+            )
+            if isinstance(part, ALSRecommender):
+                part.refresh_users(np.arange(len(self.users)))
+            yield weighted, part
+
+    def _popularity_candidates(
+        self, split: ValidationSplit, books: pd.DataFrame | None
+    ) -> Iterator[tuple[PartConfig, Recommender]]:
+        assert self.users is not None and self.items is not None
+        for half_life in self.config.popularity_half_lives:
+            for anchor in ANCHORS:
+                decayed = PopularityConfig(half_life=half_life, anchor=anchor)
+                part = make_part(decayed)
                 yield (
-                    weighted,
-                    EASERecommender(weighted).restore(
-                        self.users, self.items, split.seen, model.popularity, state, times
-                    ),
+                    decayed,
+                    part.fit_prepared(self.users, self.items, split.seen, split.inner, books),
                 )
-        if family == "popularity":
-            for half_life in self.config.popularity_half_lives:
-                for anchor in ANCHORS:
-                    decayed = PopularityConfig(half_life=half_life, anchor=anchor)
-                    yield (
-                        decayed,
-                        make_part(decayed).fit_prepared(
-                            self.users, self.items, split.seen, split.inner, books
-                        ),
-                    )
 
     def _candidates(
         self, family: str, split: ValidationSplit, books: pd.DataFrame | None
