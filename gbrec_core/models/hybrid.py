@@ -12,8 +12,9 @@ is chosen, EASE scoring recency-weighted histories (``half_life_grid``, tried fr
 mild to strong while validation improves); beside plain popularity, popularity
 decayed in time from the end of the data or from each reader's latest rating
 (``popularity_half_lives``). A time-aware candidate replaces the static one only
-when its validation NDCG is ``min_time_gain`` (relative) higher, so on data whose
-order carries no signal the ensemble stays the static one.
+when its validation NDCG is ``min_time_gain`` (relative) higher and the per-user gain
+is significant (more than two standard errors), so on data whose order carries no
+signal the ensemble stays the static one.
 Parts are fitted once, on the training data minus the validation users' held-out
 tail; at the end they score with the full history (ALS re-solves those users'
 factors), so there is no second fit. ``weight=w`` keeps the old fixed blend
@@ -80,7 +81,8 @@ class HybridConfig:
     for the chosen EASE, mild to strong; ``popularity_half_lives``: decay half-lives
     (shares of the training time span) tried for popularity, anchored at the end and
     at each reader; ``min_time_gain``: the relative validation gain a time-aware
-    candidate needs over the static one. Empty grids switch the time-aware search off.
+    candidate needs over the static one (besides being significant). Empty grids
+    switch the time-aware search off.
     """
 
     cf: Literal["als", "ease"] = "ease"
@@ -297,15 +299,17 @@ class HybridRecommender(Recommender):
     def _time_aware(
         self, family: str, static: Candidate, split: ValidationSplit, books: pd.DataFrame | None
     ) -> Candidate:
-        """The static candidate, or a time-aware one that beats it by ``min_time_gain``."""
-        best, bar = static, static[0] * (1.0 + self.config.min_time_gain)
+        """The static candidate, or the best time-aware one whose gain over it is both
+        ``min_time_gain`` (relative) and significant (see :func:`clear_gain`)."""
+        best, baseline = static, split.ndcg_per_user(static[3])
         start = time.perf_counter()
         for config, model in self._time_candidates(family, static, split, books):
             found = _validated(family, config, model, split, start)
             start = time.perf_counter()
-            if found[0] > max(bar, best[0]):
+            gain = split.ndcg_per_user(found[3]) - baseline
+            if found[0] > best[0] and clear_gain(gain, static[0], self.config.min_time_gain):
                 best = found
-            elif family != "popularity":
+            elif family != "popularity" and found[0] <= best[0]:
                 break  # half-lives go from mild to strong: stop at the first drop
         if best is not static:
             log.info("hybrid validation: %s is time-aware: %s", family, best[2])
@@ -459,6 +463,14 @@ class HybridRecommender(Recommender):
                 self.users, self.items, self.seen, self.popularity, part_state, times
             )
             self.mix[family], self.chosen[family] = float(share), config
+
+
+def clear_gain(gain: np.ndarray, baseline: float, min_gain: float) -> bool:
+    """Is the mean per-user ``gain`` at least ``min_gain * baseline`` and more than two
+    standard errors above zero (a paired test over the validation users)?"""
+    mean = float(gain.mean())
+    error = float(gain.std(ddof=1) / np.sqrt(gain.shape[0])) if gain.shape[0] > 1 else np.inf
+    return mean >= min_gain * baseline and mean > 2.0 * error
 
 
 def _validated(
