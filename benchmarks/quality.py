@@ -177,9 +177,10 @@ def measure(name: str, ratings: pd.DataFrame) -> None:
         )
 
 
-def fit_times(scale: str) -> None:
+def fit_times(scale: str, repeats: int) -> None:
     """Fit seconds of the hybrid as before and of the time-aware one on the data
-    layer's generated set at ``scale`` (one fit each, the old one first)."""
+    layer's generated set at ``scale``: ``repeats`` pairs, the order alternating
+    (old-new, new-old, ...) so that load drift on a shared machine hits both alike."""
     with tempfile.TemporaryDirectory() as tmp:
         ratings = pd.read_csv(generate(scale, Path(tmp), seed=42) / "ratings.csv")
     train = temporal_split(ratings).train
@@ -187,11 +188,13 @@ def fit_times(scale: str) -> None:
     print("| model | fit s | chosen |")
     print("| --- | ---: | --- |")
     static = {"half_life_grid": (), "popularity_half_lives": ()}
-    for label, config in (("hybrid as before", static), ("hybrid (time-aware search)", {})):
-        model, fit_s = timed(lambda c=config: make_recommender("hybrid", **c).fit(train))
-        assert isinstance(model, HybridRecommender)
-        blend = ", ".join(f"{f} {w:.2f}{_time_note(model, f)}" for f, w in model.mix.items())
-        print(f"| {label} | {fit_s:.1f} | {blend} |", flush=True)
+    pair = [("hybrid as before", static), ("hybrid (time-aware search)", {})]
+    for rep in range(repeats):
+        for label, config in pair if rep % 2 == 0 else pair[::-1]:
+            model, fit_s = timed(lambda c=config: make_recommender("hybrid", **c).fit(train))
+            assert isinstance(model, HybridRecommender)
+            blend = ", ".join(f"{f} {w:.2f}{_time_note(model, f)}" for f, w in model.mix.items())
+            print(f"| {label} | {fit_s:.1f} | {blend} |", flush=True)
 
 
 def main() -> None:
@@ -200,6 +203,7 @@ def main() -> None:
         "--data", nargs="+", default=[*SHAPES, "synthetic"], choices=[*SHAPES, "synthetic"]
     )
     parser.add_argument("--goodbooks", type=Path, default=None, help="folder with ratings.csv")
+    parser.add_argument("--repeats", type=int, default=2, help="--fit-time: pairs of fits")
     parser.add_argument(
         "--fit-time",
         choices=["tiny", "small", "goodbooks"],
@@ -208,7 +212,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     if args.fit_time:
-        fit_times(args.fit_time)
+        fit_times(args.fit_time, args.repeats)
         return
     names = list(args.data) + (["goodbooks"] if args.goodbooks else [])
     for name in names:
