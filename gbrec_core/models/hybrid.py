@@ -8,13 +8,14 @@ implicit's library default), then the parts are blended greedily, best first, ea
 joining with the grid weight that maximises validation NDCG@10 (weight 0 always
 allowed). So on validation the ensemble is at least as good as its best part.
 Time-aware candidates (ratings are in time order, see ``base``): once EASE's lambda
-is chosen, EASE scoring recency-weighted histories (``half_life_grid``, tried from
-mild to strong while validation improves); beside plain popularity, popularity
-decayed in time from the end of the data or from each reader's latest rating
-(``popularity_half_lives``). A time-aware candidate replaces the static one only
-when its validation NDCG is ``min_time_gain`` (relative) higher and the per-user gain
-is more than ``GAIN_STANDARD_ERRORS`` standard errors above zero, so on data whose
-order carries no signal the ensemble stays the static one.
+and the ALS candidate are chosen, each scored with recency-weighted histories
+(``half_life_grid``, tried from mild to strong while validation improves; EASE keeps
+its ``B``, ALS its item factors and re-solves the user factors); beside plain
+popularity, popularity decayed in time from the end of the data or from each
+reader's latest rating (``popularity_half_lives``). A time-aware candidate replaces
+the static one only when its validation NDCG is ``min_time_gain`` (relative) higher
+and the per-user gain is more than ``GAIN_STANDARD_ERRORS`` standard errors above
+zero, so on data whose order carries no signal the ensemble stays the static one.
 Parts are fitted once, on the training data minus the validation users' held-out
 tail; at the end they score with the full history (ALS re-solves those users'
 factors), so there is no second fit. ``weight=w`` keeps the old fixed blend
@@ -82,7 +83,7 @@ class HybridConfig:
     part of the fixed blend ``weight=w`` (its config, or the default when ``None``).
     ``parts``: ensemble candidates, a non-empty subset of ``FAMILIES``.
     ``half_life_grid``: recency half-lives (shares of a reader's history length) tried
-    for the chosen EASE, mild to strong; ``popularity_half_lives``: decay half-lives
+    for the chosen EASE and ALS, mild to strong; ``popularity_half_lives``: decay half-lives
     (shares of the training time span) tried for popularity, anchored at the end and
     at each reader; ``min_time_gain``: the relative validation gain a time-aware
     candidate needs over the static one (besides being significant). Empty grids
@@ -337,8 +338,9 @@ class HybridRecommender(Recommender):
         times = entry_times(split.inner, self.users, self.items, split.seen)
         for half_life in self.config.half_life_grid:
             weighted = dataclasses.replace(config, half_life=half_life)
-            # A copy: ALS re-solves the user factors in place.
-            state = {k: v.copy() for k, v in model.learned_state().items()}
+            state = model.learned_state()
+            if family == "als":  # a copy: ALS re-solves the user factors in place
+                state = {k: v.copy() for k, v in state.items()}
             part = make_part(weighted).restore(
                 self.users, self.items, split.seen, model.popularity, state, times
             )

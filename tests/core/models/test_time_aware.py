@@ -9,13 +9,14 @@ order: there the order carries no signal.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from gbrec_core.errors import InvalidInputError
+from gbrec_core.errors import InvalidInputError, ModelLoadError
 from gbrec_core.models import HybridRecommender, load_recommender, make_recommender
 from gbrec_core.models.base import IdMap, entry_times, interactions, recency_ranks
 
@@ -186,3 +187,19 @@ def test_time_aware_hybrid_round_trips(drifting: HybridRecommender, tmp_path: Pa
     assert loaded.explain(np.array([1, 50]), user_id=3) == drifting.explain(
         np.array([1, 50]), user_id=3
     )
+
+
+def test_a_saved_time_aware_model_without_its_times_does_not_load(tmp_path: Path) -> None:
+    model = make_recommender("ease", l2=20.0, half_life=0.5).fit(drift_ratings())
+    path = model.save(tmp_path / "model")
+    with np.load(path / "arrays.npz") as data:
+        arrays = {key: data[key] for key in data.files if key != "seen_times"}
+    np.savez(path / "arrays.npz", **arrays)  # type: ignore[arg-type]
+    manifest = json.loads((path / "manifest.json").read_text())
+    del manifest["checksums"]["seen_times"]
+    (path / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(ModelLoadError, match="time-aware"):
+        load_recommender(path)
+    untimed = make_recommender("ease", l2=20.0).fit(drift_ratings()).save(tmp_path / "plain")
+    with np.load(untimed / "arrays.npz") as data:
+        assert "seen_times" not in data.files
