@@ -23,7 +23,7 @@ CODE_VERSIONS: dict[str, str] = {
     "als": "als-1",
     "ease": "ease-1",
     "content": "content-1",
-    "hybrid": "hybrid-2",
+    "hybrid": "hybrid-3",
 }
 MODEL_FAMILIES: tuple[str, ...] = tuple(CODE_VERSIONS)
 

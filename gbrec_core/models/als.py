@@ -2,7 +2,10 @@
 
 Ratings become confidences ``c = 1 + alpha * f(rating)`` (Hu, Koren & Volinsky 2008);
 ``implicit`` reads the stored value as the full confidence, so we pass ``c`` itself
-and keep the library's own ``alpha`` at 1.
+and keep the library's own ``alpha`` at 1. With ``half_life`` set, user factors are
+solved (after the usual fit, item factors fixed) from recency-weighted confidences:
+the entry rated ``r`` ratings before the reader's latest counts ``0.5 ** (r /
+(half_life * n))`` times its confidence (``n``: the reader's history length).
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from gbrec_core.errors import InvalidInputError
-from gbrec_core.models.base import ItemVectors, Recommender
+from gbrec_core.models.base import ItemVectors, Recommender, recency_weights
 from gbrec_core.models.config import build_config
 
 log = logging.getLogger(__name__)
@@ -29,7 +32,8 @@ class ALSConfig:
     """ALS knobs; defaults tuned on two synthetic generators (see docs/models.md).
 
     Invariants: ``factors, iterations >= 1``; ``regularization, alpha >= 0``;
-    ``confidence`` one of :data:`Confidence`; ``num_threads >= 0`` (0: all cores).
+    ``confidence`` one of :data:`Confidence`; ``num_threads >= 0`` (0: all cores);
+    ``half_life > 0`` when set (``None``: no recency weighting).
     """
 
     factors: int = 64
@@ -39,6 +43,7 @@ class ALSConfig:
     confidence: Confidence = "liked"
     seed: int = 42
     num_threads: int = 0
+    half_life: float | None = None
 
     def __post_init__(self) -> None:
         if self.factors < 1 or self.iterations < 1:
@@ -51,6 +56,8 @@ class ALSConfig:
             )
         if self.num_threads < 0:
             raise InvalidInputError("num_threads must be >= 0")
+        if self.half_life is not None and not self.half_life > 0:
+            raise InvalidInputError(f"half_life must be > 0 or None, got {self.half_life}")
 
 
 def confidence(ratings: np.ndarray, alpha: float, kind: Confidence) -> np.ndarray:
@@ -88,40 +95,65 @@ class ALSRecommender(Recommender):
         self.user_factors: np.ndarray | None = None
         self.item_factors: np.ndarray | None = None
 
+    @property
+    def needs_times(self) -> bool:
+        return self.config.half_life is not None
+
     def _fit(self, ratings: pd.DataFrame, books: pd.DataFrame | None) -> None:
         assert self.seen is not None
-        self.user_factors, self.item_factors = fit_als(self._confidence_matrix(), self.config)
+        unweighted = self._confidence_matrix(with_times=False)
+        self.user_factors, self.item_factors = fit_als(unweighted, self.config)
+        if self.needs_times:
+            self.refresh_users(np.arange(self.seen.shape[0]))
 
-    def _confidence_matrix(self, user_idx: np.ndarray | None = None) -> sp.csr_matrix:
-        """Confidences on ``seen``'s structure (shared index arrays: no copy of them)."""
+    def _confidence_matrix(
+        self, user_idx: np.ndarray | None = None, with_times: bool = True
+    ) -> sp.csr_matrix:
+        """Confidences on ``seen``'s structure (shared index arrays: no copy of them),
+        recency-weighted when the model is (and ``with_times``)."""
         assert self.seen is not None
         seen = self.seen if user_idx is None else self.seen[user_idx]
-        values = confidence(seen.data, self.config.alpha, self.config.confidence)
-        return sp.csr_matrix((values, seen.indices, seen.indptr), shape=seen.shape, copy=False)
+        times = None
+        if with_times:
+            times = self.times if user_idx is None else self.times_of(user_idx)
+        return sp.csr_matrix(
+            (self._confidences(seen, times), seen.indices, seen.indptr),
+            shape=seen.shape,
+            copy=False,
+        )
+
+    def _confidences(self, history: sp.csr_matrix, times: np.ndarray | None) -> np.ndarray:
+        values = confidence(history.data, self.config.alpha, self.config.confidence)
+        if self.config.half_life is None or times is None:
+            return values
+        weighted: np.ndarray = values * recency_weights(history, times, self.config.half_life)
+        return weighted
 
     def refresh_users(self, user_idx: np.ndarray) -> None:
-        """Re-solve these users' factors from ``seen`` with the item factors held fixed."""
+        """Re-solve these users' factors from ``seen`` (and their entries' times, when
+        recency-weighted) with the item factors held fixed."""
         assert self.user_factors is not None and self.item_factors is not None
         self.user_factors[user_idx] = solve_users(
             self._confidence_matrix(user_idx), self.item_factors, self.config
         )
 
-    def _score_history(self, history: sp.csr_matrix) -> np.ndarray:
+    def _score_history(self, history: sp.csr_matrix, times: np.ndarray | None) -> np.ndarray:
         """The least-squares user solve for each row (item factors fixed), scored."""
         assert self.item_factors is not None
-        data = confidence(history.data, self.config.alpha, self.config.confidence)
+        data = self._confidences(history, times)
         rows = sp.csr_matrix((data, history.indices, history.indptr), shape=history.shape)
         factors = solve_users(rows, self.item_factors, self.config)
         return factors @ self.item_factors.T  # type: ignore[no-any-return]
 
-    def _contributions(self, history: sp.csr_matrix, item: int) -> np.ndarray:
+    def _contributions(
+        self, history: sp.csr_matrix, item: int, times: np.ndarray | None
+    ) -> np.ndarray:
         """The exact split of the solved score over the history: with
         ``A = YtY + reg I + sum (c_h - 1) y_h y_h^T`` the user vector is
         ``A^-1 sum c_h y_h``, so book h adds ``c_h * y_item^T A^-1 y_h``."""
         assert self.item_factors is not None
         factors = self.item_factors.astype(np.float64)
-        conf = confidence(history.data, self.config.alpha, self.config.confidence)
-        conf = np.asarray(conf, dtype=np.float64)
+        conf = np.asarray(self._confidences(history, times), dtype=np.float64)
         mine = factors[history.indices]
         system = factors.T @ factors + self.config.regularization * np.eye(factors.shape[1])
         system += (mine.T * (conf - 1.0)) @ mine

@@ -3,6 +3,13 @@
 A model sees ratings with the data set's own ids; internally it works on dense
 indices (``IdMap``). ``recommend`` and ``similar_items`` take and return data-set
 ids; unknown users get the popularity fallback, never an exception.
+
+Time: ``ratings`` are in time order (GoodBooks' ``ratings.csv`` is sorted by time)
+or carry a ``time`` column (any non-decreasing clock). A time-aware model
+(``needs_times``) keeps, for each stored entry of its history ``seen``, the time of
+that rating (:func:`entry_times`): scoring a known user uses it, and so does serving,
+since it scores through the same methods. Histories without times (seed books of a
+new reader) count every entry as rated just now.
 """
 
 from __future__ import annotations
@@ -100,6 +107,9 @@ class Recommender(ABC):
         self.items: IdMap | None = None
         self.seen: sp.csr_matrix | None = None
         self.popularity: np.ndarray | None = None
+        # Time of each stored entry of ``seen`` (aligned with ``seen.data``), kept only
+        # by models that need it.
+        self.times: np.ndarray | None = None
 
     # ---- public API -------------------------------------------------------------------
     def fit(self, ratings: pd.DataFrame, books: pd.DataFrame | None = None) -> Self:
@@ -127,8 +137,14 @@ class Recommender(ABC):
         """
         self.users, self.items, self.seen = users, items, seen
         self.popularity = popularity_of(seen)
+        self.times = entry_times(ratings, users, items, seen) if self.needs_times else None
         self._fit(ratings, books)
         return self
+
+    @property
+    def needs_times(self) -> bool:
+        """Does this model score known users by when they rated (see the module doc)?"""
+        return False
 
     def recommend(
         self, user_ids: np.ndarray, k: int = 10, exclude_seen: bool = True
@@ -173,13 +189,16 @@ class Recommender(ABC):
         top, top_scores = top_k(scores, k)
         return np.where(top[0] >= 0, items.ids[np.maximum(top[0], 0)], -1), top_scores[0]
 
-    def score_history(self, history: sp.csr_matrix) -> np.ndarray:
+    def score_history(self, history: sp.csr_matrix, times: np.ndarray | None = None) -> np.ndarray:
         """Scores (n_rows, n_items) of readers given by their rating rows in this
-        model's item space, as if they had been trained users (seen books not masked)."""
+        model's item space, as if they had been trained users (seen books not masked).
+        ``times``: when each stored entry was rated (aligned with ``history.data``);
+        ``None``: all just now. Only time-aware models read it."""
         _, items = self._require_fitted()
         if history.shape[1] != len(items):
             raise InvalidInputError("a history row must span the model's items")
-        return self._score_history(history.tocsr())
+        history = history.tocsr()
+        return self._score_history(history, _check_times(history, times))
 
     def explain(
         self,
@@ -192,7 +211,7 @@ class Recommender(ABC):
         """For each book, the reader's history books (of ``user_id``, else ``seeds``)
         that raised its score most, largest contribution first (at most ``top``; books
         the model cannot attribute get an empty list)."""
-        history = self._history_row(user_id, seeds)
+        history, times = self._history_row(user_id, seeds)
         _, items = self._require_fitted()
         rows = items.index_of(np.atleast_1d(np.asarray(book_ids)))
         out: list[list[int]] = []
@@ -200,15 +219,18 @@ class Recommender(ABC):
             if row < 0 or history.nnz == 0:
                 out.append([])
                 continue
-            terms = self.contributions(history, int(row))
+            terms = self.contributions(history, int(row), times)
             chosen = folding.top_contributors(terms, history.indices, top)
             out.append([int(i) for i in items.ids[chosen]])
         return out
 
-    def contributions(self, history: sp.csr_matrix, item: int) -> np.ndarray:
+    def contributions(
+        self, history: sp.csr_matrix, item: int, times: np.ndarray | None = None
+    ) -> np.ndarray:
         """What each entry of the one-row ``history`` adds to item row ``item``'s score
-        (aligned with ``history.indices``; zeros when the family cannot attribute)."""
-        return self._contributions(history, item)
+        (aligned with ``history.indices``; zeros when the family cannot attribute);
+        ``times`` as for :meth:`score_history`."""
+        return self._contributions(history, item, _check_times(history, times))
 
     def similar_items(self, book_ids: np.ndarray, k: int = 10) -> tuple[np.ndarray, np.ndarray]:
         """Top-``k`` most similar books to each given book (itself excluded)."""
@@ -279,21 +301,32 @@ class Recommender(ABC):
         seen: sp.csr_matrix,
         popularity: np.ndarray,
         state: dict[str, np.ndarray],
+        times: np.ndarray | None = None,
     ) -> Self:
         """Make this model the fitted one whose :meth:`learned_state` was ``state``, over
-        the given id maps, history and popularity (this model's config must be the one
-        it was fitted with)."""
+        the given id maps, history (with its entries' ``times`` for a time-aware model)
+        and popularity (this model's config must be the one it was fitted with)."""
         self.users, self.items = users, items
-        self.use_history(seen, popularity)
+        self._set_history(seen, popularity, times)
         self._restore(state)
+        self._require_times()
         return self
 
-    def use_history(self, seen: sp.csr_matrix, popularity: np.ndarray) -> None:
+    def use_history(
+        self, seen: sp.csr_matrix, popularity: np.ndarray, times: np.ndarray | None = None
+    ) -> None:
         """Score and mask seen books with this history from now on (learned state kept).
 
         ``seen`` is users x items in this model's index space; ``popularity`` is
-        ``popularity_of`` some matrix of that space (the unknown-user fallback).
+        ``popularity_of`` some matrix of that space (the unknown-user fallback);
+        ``times`` (aligned with ``seen.data``) is required by time-aware models.
         """
+        self._set_history(seen, popularity, times)
+        self._require_times()
+
+    def _set_history(
+        self, seen: sp.csr_matrix, popularity: np.ndarray, times: np.ndarray | None
+    ) -> None:
         if self.users is None or self.items is None:
             raise NotFittedError(f"{type(self).__name__} has no id maps; fit or restore it")
         if seen.shape != (len(self.users), len(self.items)) or popularity.shape != (
@@ -301,6 +334,13 @@ class Recommender(ABC):
         ):
             raise InvalidInputError("history and popularity must match the model's id maps")
         self.seen, self.popularity = seen, popularity
+        self.times = _check_times(seen, times)
+
+    def _require_times(self) -> None:
+        if self.needs_times and self.times is None:
+            raise InvalidInputError(
+                f"{type(self).__name__} is time-aware: its history needs the entries' times"
+            )
 
     # ---- persistence ---------------------------------------------------------------------
     def save(self, path: str | Path) -> Path:
@@ -316,6 +356,8 @@ class Recommender(ABC):
             "popularity": self.popularity,
             **{f"state_{k}": v for k, v in self._state().items()},
         }
+        if self.times is not None:
+            arrays["seen_times"] = self.times
         return persistence.write_model(Path(path), self.name, self.config_dict(), arrays)
 
     @classmethod
@@ -329,7 +371,12 @@ class Recommender(ABC):
             shape=(len(users), len(items)),
         )
         state = {k.removeprefix("state_"): v for k, v in arrays.items() if k.startswith("state_")}
-        return model.restore(users, items, seen, arrays["popularity"], state)
+        try:
+            return model.restore(
+                users, items, seen, arrays["popularity"], state, arrays.get("seen_times")
+            )
+        except InvalidInputError as e:
+            raise ModelLoadError(f"saved {cls.name} model is inconsistent: {e}") from e
 
     @classmethod
     def _from_config(cls, config: dict[str, Any]) -> Self:
@@ -348,24 +395,40 @@ class Recommender(ABC):
     def _score_known(self, user_idx: np.ndarray) -> np.ndarray:
         """Dense scores (len(user_idx), n_items) for known users (all indices >= 0)."""
 
-    def _score_history(self, history: sp.csr_matrix) -> np.ndarray:
+    def _score_history(self, history: sp.csr_matrix, times: np.ndarray | None) -> np.ndarray:
         """Dense scores for history rows (what :meth:`score_history` returns)."""
         raise InvalidInputError(f"{self.name} cannot score readers it was not trained on")
 
-    def _contributions(self, history: sp.csr_matrix, item: int) -> np.ndarray:
+    def _contributions(
+        self, history: sp.csr_matrix, item: int, times: np.ndarray | None
+    ) -> np.ndarray:
         """How much each stored entry of the one-row ``history`` adds to ``item``'s
         score (aligned with ``history.indices``); default: nothing is attributable."""
         return np.zeros(history.nnz, dtype=np.float32)
 
-    def _history_row(self, user_id: int | None, seeds: np.ndarray | None) -> sp.csr_matrix:
+    def _history_row(
+        self, user_id: int | None, seeds: np.ndarray | None
+    ) -> tuple[sp.csr_matrix, np.ndarray | None]:
+        """The reader's one-row history and its entries' times (``None``: unknown)."""
         users, items = self._require_fitted()
         assert self.seen is not None
         if user_id is not None and users.position(int(user_id)) >= 0:
-            row: sp.csr_matrix = self.seen[users.position(int(user_id))]
-            return row
+            row = users.position(int(user_id))
+            return self.seen[row], self.times_of(np.array([row]))
         if seeds is not None and len(seeds):
-            return folding.one_row(folding.seed_rows(items.index_of(seeds)), len(items))
-        return sp.csr_matrix((1, len(items)), dtype=np.float32)
+            return folding.one_row(folding.seed_rows(items.index_of(seeds)), len(items)), None
+        return sp.csr_matrix((1, len(items)), dtype=np.float32), None
+
+    def times_of(self, user_idx: np.ndarray) -> np.ndarray | None:
+        """The entry times of these known users' history rows, in the order of
+        ``self.seen[user_idx]``'s stored entries (``None`` when the model keeps none)."""
+        if self.times is None or self.seen is None:
+            return None
+        starts = self.seen.indptr[user_idx]
+        lengths = self.seen.indptr[user_idx + 1] - starts
+        offsets = np.arange(int(lengths.sum())) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+        found: np.ndarray = self.times[np.repeat(starts, lengths) + offsets]
+        return found
 
     def _item_similarity(self, item_idx: np.ndarray) -> np.ndarray:
         """Dense similarity (len(item_idx), n_items); default: co-occurrence cosine."""
@@ -414,6 +477,53 @@ def popularity_of(seen: sp.csr_matrix) -> np.ndarray:
     counts = counts.astype(np.float32)
     scaled: np.ndarray = counts / max(float(counts.max(initial=0.0)), 1.0)
     return scaled
+
+
+def rating_times(ratings: pd.DataFrame) -> np.ndarray:
+    """Each rating's time: the ``time`` column when there is one, else its row number."""
+    if "time" in ratings:
+        return ratings["time"].to_numpy(dtype=np.float64)
+    return np.arange(len(ratings), dtype=np.float64)
+
+
+def entry_times(
+    ratings: pd.DataFrame, users: IdMap, items: IdMap, seen: sp.csr_matrix
+) -> np.ndarray:
+    """The time of each stored entry of ``seen = interactions(ratings, users, items)``
+    (aligned with ``seen.data``): its latest rating's :func:`rating_times`."""
+    n_items = np.int64(len(items))
+    keys = users.index_of(ratings["user_id"].to_numpy()) * n_items + items.index_of(
+        ratings["book_id"].to_numpy()
+    )
+    owner = np.repeat(np.arange(seen.shape[0], dtype=np.int64), np.diff(seen.indptr))
+    stored = owner * n_items + seen.indices  # ascending: canonical CSR
+    out = np.full(seen.nnz, -np.inf)
+    np.maximum.at(out, np.searchsorted(stored, keys), rating_times(ratings))
+    return out
+
+
+def recency_ranks(history: sp.csr_matrix, times: np.ndarray | None) -> np.ndarray:
+    """Per stored entry, how many of its row's entries are more recent (0 = the latest;
+    ties by column); all 0 without ``times``."""
+    if times is None:
+        return np.zeros(history.nnz, dtype=np.int64)
+    owner = np.repeat(np.arange(history.shape[0]), np.diff(history.indptr))
+    order = np.lexsort((history.indices, -times, owner))
+    ranks = np.empty(history.nnz, dtype=np.int64)
+    ranks[order] = np.arange(history.nnz) - np.repeat(history.indptr[:-1], np.diff(history.indptr))
+    return ranks
+
+
+def recency_weights(
+    history: sp.csr_matrix, times: np.ndarray | None, half_life: float | None
+) -> np.ndarray:
+    """Per stored entry, ``0.5 ** (r / (half_life * n))``: ``r`` the entry's
+    :func:`recency_ranks`, ``n`` its row's length; all 1 without a half-life or times."""
+    if half_life is None or times is None:
+        return np.ones(history.nnz, dtype=np.float32)
+    lengths = np.repeat(np.diff(history.indptr), np.diff(history.indptr)).astype(np.float64)
+    weights: np.ndarray = np.power(0.5, recency_ranks(history, times) / (half_life * lengths))
+    return weights.astype(np.float32)
 
 
 def interactions(ratings: pd.DataFrame, users: IdMap, items: IdMap) -> sp.csr_matrix:
@@ -500,6 +610,12 @@ def _check_rows(rows: np.ndarray, n: int, what: str) -> np.ndarray:
     if rows.size and (int(rows.min()) < 0 or int(rows.max()) >= n):
         raise InvalidInputError(f"{what} rows must lie in [0, {n})")
     return rows
+
+
+def _check_times(history: sp.csr_matrix, times: np.ndarray | None) -> np.ndarray | None:
+    if times is not None and np.shape(times) != (history.nnz,):
+        raise InvalidInputError("times must hold one value per stored history entry")
+    return times
 
 
 def _check_k(k: int) -> None:

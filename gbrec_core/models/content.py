@@ -71,9 +71,9 @@ class ContentRecommender(Recommender):
 
     def _score_known(self, user_idx: np.ndarray) -> np.ndarray:
         assert self.seen is not None
-        return self._score_history(self.seen[user_idx])
+        return self._score_history(self.seen[user_idx], None)
 
-    def _score_history(self, history: sp.csr_matrix) -> np.ndarray:
+    def _score_history(self, history: sp.csr_matrix, times: np.ndarray | None) -> np.ndarray:
         assert self.features is not None and self.popularity is not None
         if not self.has_features:
             # Without book features the only honest ranking is by popularity.
@@ -81,7 +81,9 @@ class ContentRecommender(Recommender):
         profiles = self._profile_weights(history) @ self.features
         return np.asarray((profiles @ self.features.T).toarray(), dtype=np.float32)
 
-    def _contributions(self, history: sp.csr_matrix, item: int) -> np.ndarray:
+    def _contributions(
+        self, history: sp.csr_matrix, item: int, times: np.ndarray | None
+    ) -> np.ndarray:
         """Each history book's weight times its tag/author overlap with ``item``."""
         assert self.features is not None
         if not self.has_features:

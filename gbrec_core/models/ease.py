@@ -1,7 +1,10 @@
 """EASE: a closed-form item-item linear autoencoder (Steck, WWW 2019).
 
 ``B = I - P / diag(P)`` with ``P = (X^T X + lambda I)^-1`` and a zero diagonal;
-a user's scores are their binary history times ``B``. Memory is two dense
+a user's scores are their binary history times ``B``. With ``half_life`` set, the
+history row is weighted by recency instead: the entry rated ``r`` ratings before the
+reader's latest weighs ``0.5 ** (r / (half_life * n))`` (``n``: the reader's history
+length), so recent reads steer the list more (``B`` itself is unchanged). Memory is two dense
 ``n_items x n_items`` float32 matrices at peak (0.8 GB at 10k books), so the
 catalogue is capped at ``max_items`` most popular books; the rest score by popularity
 below every modelled book.
@@ -19,7 +22,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from gbrec_core.errors import InvalidInputError, ModelError
-from gbrec_core.models.base import IdMap, Recommender, popularity_of
+from gbrec_core.models.base import IdMap, Recommender, popularity_of, recency_weights
 from gbrec_core.models.config import build_config
 
 log = logging.getLogger(__name__)
@@ -27,24 +30,29 @@ log = logging.getLogger(__name__)
 
 @dataclasses.dataclass(frozen=True)
 class EASEConfig:
-    """``l2`` is EASE's lambda; ``max_items`` bounds the dense item-item matrix.
+    """``l2`` is EASE's lambda; ``max_items`` bounds the dense item-item matrix;
+    ``half_life`` (share of a reader's history length, ``None``: no weighting) makes
+    scoring recency-weighted.
 
-    Invariants: ``l2 > 0``; ``max_items, gram_block >= 1``.
+    Invariants: ``l2 > 0``; ``max_items, gram_block >= 1``; ``half_life > 0`` when set.
     """
 
     l2: float = 500.0
     max_items: int = 20_000
     gram_block: int = 2048
+    half_life: float | None = None
 
     def __post_init__(self) -> None:
         if self.l2 <= 0:
             raise InvalidInputError(f"l2 must be > 0, got {self.l2}")
         if self.max_items < 1 or self.gram_block < 1:
             raise InvalidInputError("max_items and gram_block must be >= 1")
+        if self.half_life is not None and not self.half_life > 0:
+            raise InvalidInputError(f"half_life must be > 0 or None, got {self.half_life}")
 
 
 class EASERecommender(Recommender):
-    """Scores = binary history @ B over the modelled items."""
+    """Scores = (binary or recency-weighted) history @ B over the modelled items."""
 
     name: ClassVar[str] = "ease"
 
@@ -65,21 +73,35 @@ class EASERecommender(Recommender):
             given = item_gram(self.seen, self.modelled, self.config.gram_block)
         self.weights = solve_ease(given, self.config.l2)
 
+    @property
+    def needs_times(self) -> bool:
+        return self.config.half_life is not None
+
     def _score_known(self, user_idx: np.ndarray) -> np.ndarray:
         assert self.seen is not None
-        return self._score_history(self.seen[user_idx])
+        return self._score_history(self.seen[user_idx], self.times_of(user_idx))
 
-    def _score_history(self, history: sp.csr_matrix) -> np.ndarray:
+    def history_weights(self, history: sp.csr_matrix, times: np.ndarray | None) -> sp.csr_matrix:
+        """The rows EASE multiplies with ``B``: binary, or recency-weighted when
+        ``half_life`` is set and the entries' ``times`` are known."""
+        rows = _binary(history)
+        rows.data = recency_weights(rows, times, self.config.half_life)
+        return rows
+
+    def _score_history(self, history: sp.csr_matrix, times: np.ndarray | None) -> np.ndarray:
         assert self.popularity is not None
         assert self.weights is not None and self.modelled is not None
-        rows = _binary(history)[:, self.modelled]
+        rows = self.history_weights(history, times)[:, self.modelled]
         # Unmodelled books rank below modelled ones, ordered by popularity.
         scores = np.tile(self.popularity - 2.0, (history.shape[0], 1)).astype(np.float32)
         scores[:, self.modelled] = np.asarray(rows @ self.weights, dtype=np.float32)
         return scores
 
-    def _contributions(self, history: sp.csr_matrix, item: int) -> np.ndarray:
-        """B[h, item] for each history book h: the score is exactly their sum."""
+    def _contributions(
+        self, history: sp.csr_matrix, item: int, times: np.ndarray | None
+    ) -> np.ndarray:
+        """w_h * B[h, item] for each history book h (w_h its weight, 1 unweighted): the
+        score is exactly their sum."""
         assert self.weights is not None and self.modelled is not None
         out = np.zeros(history.nnz, dtype=np.float32)
         column = _modelled_position(self.modelled, np.array([item]))
@@ -87,7 +109,8 @@ class EASERecommender(Recommender):
         if column[0] >= 0:
             inside = rows >= 0
             out[inside] = self.weights[rows[inside], column[0]]
-        return out
+        weighted: np.ndarray = out * self.history_weights(history, times).data
+        return weighted
 
     def _item_similarity(self, item_idx: np.ndarray) -> np.ndarray:
         assert self.weights is not None and self.modelled is not None and self.seen is not None

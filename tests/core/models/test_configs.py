@@ -117,7 +117,12 @@ def test_hybrid_nested_configs_round_trip(saved_hybrid: tuple[HybridRecommender,
     assert all(type(c) in (EASEConfig, ALSConfig, PopularityConfig) for c in loaded.chosen.values())
     manifest = json.loads((path / "manifest.json").read_text())
     assert manifest["format_version"] == 2
-    assert manifest["config"]["ease"] == {"l2": 10.0, "max_items": 20000, "gram_block": 2048}
+    assert manifest["config"]["ease"] == {
+        "l2": 10.0,
+        "max_items": 20000,
+        "gram_block": 2048,
+        "half_life": None,
+    }
 
 
 def _rewrite_manifest(path: Path, edit: dict[str, object], config: dict[str, object]) -> None:

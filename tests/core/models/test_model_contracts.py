@@ -36,3 +36,24 @@ class TestContent(RecommenderContract):
 class TestHybrid(RecommenderContract):
     model_name = "hybrid"
     config: ClassVar[dict[str, Any]] = {"ease": {"l2": 10.0}}
+
+
+class TestEASERecencyWeighted(RecommenderContract):
+    model_name = "ease"
+    config: ClassVar[dict[str, Any]] = {"l2": 10.0, "half_life": 0.5}
+
+
+class TestALSRecencyWeighted(RecommenderContract):
+    model_name = "als"
+    config: ClassVar[dict[str, Any]] = {
+        "factors": 4,
+        "iterations": 10,
+        "num_threads": 1,
+        "half_life": 0.5,
+    }
+
+
+class TestPopularityDecayedPerReader(RecommenderContract):
+    model_name = "popularity"
+    config: ClassVar[dict[str, Any]] = {"half_life": 0.2, "anchor": "user"}
+    personalised = False
