@@ -7,6 +7,11 @@ with ``GBREC_DELIVERY=gate`` the promotion gate makes it ``champion`` at once; w
 ``experiment`` (the default) the first version becomes champion and a later
 gate-passing one becomes ``challenger`` with a running ``challenger-v<N>`` A/B
 experiment. Every outcome materialises the asset; the reason is in the metadata.
+
+The evaluation's case for the choice (:func:`selection_tags`: the chosen family's
+paired test against the runner-up, and against popularity, on per-user NDCG@k) is
+the decision record's evidence: tags ``gbrec.selection*`` on the registered version,
+appended to the delivery reason (so the audit entry holds it) and in the metadata.
 """
 
 import dataclasses
@@ -26,6 +31,8 @@ from gbrec_core.registry import ModelRegistry
 from gbrec_core.settings import Settings
 
 METRIC_COLUMNS = ("precision", "recall", "ndcg", "map", "hit_rate", "coverage")
+#: Registry version tag holding the evaluation's case for the chosen family.
+SELECTION_TAG = "gbrec.selection"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -40,6 +47,7 @@ class RegisteredModel:
     champion_version: str | None
     mode: str = "gate"
     experiment_id: str | None = None
+    selection: str = ""
 
 
 def data_fingerprint(context: dg.AssetExecutionContext) -> dict[str, Any]:
@@ -59,8 +67,44 @@ def run_link(tracking_uri: str, experiment_id: str, run_id: str) -> dg.MetadataV
     return dg.MetadataValue.text(f"{redact(tracking_uri)} {path} (open with `mlflow ui`)")
 
 
+def selection_tags(table: pd.DataFrame, settings: Settings) -> dict[str, str]:
+    """The evaluation's case for the chosen family (row 0 of ``model_evaluation``), as
+    registry version tags: the sentence, the runner-up, the paired p-values."""
+    from gbrec_core.evaluation import paired_metric
+    from gbrec_core.evaluation.significance import selection_record
+
+    metric = paired_metric(settings.primary_metric)
+    users = int(table["users"].iloc[0]) if "users" in table else 0
+    tags = {SELECTION_TAG: selection_record(table, metric, settings.eval_k, users)}
+    tags[f"{SELECTION_TAG}.metric"] = f"{metric}@{settings.eval_k}"
+    if len(table) > 1 and "p_value" in table:
+        runner = table.iloc[1]
+        tags[f"{SELECTION_TAG}.runner_up"] = str(runner["model"])
+        tags[f"{SELECTION_TAG}.p_value"] = f"{float(runner['p_value']):.6g}"
+        tags[f"{SELECTION_TAG}.delta"] = f"{float(runner['delta']):.6g}"
+    popular = table[(table["model"] == "popularity") & (table.index > 0)]
+    if not popular.empty and "p_value" in table:
+        p_value = float(popular["p_value"].iloc[0])
+        tags[f"{SELECTION_TAG}.p_value_vs_popularity"] = f"{p_value:.6g}"
+    return tags
+
+
+def selection_p_values(tags: dict[str, str]) -> dict[str, dg.MetadataValue]:
+    """The paired p-values of the selection tags as float metadata."""
+    names = {"p_value": "runner_up_p_value", "p_value_vs_popularity": "popularity_p_value"}
+    return {
+        label: dg.MetadataValue.float(float(tags[f"{SELECTION_TAG}.{key}"]))
+        for key, label in names.items()
+        if f"{SELECTION_TAG}.{key}" in tags
+    }
+
+
 def deliver(
-    settings: Settings, registry: ModelRegistry, redis: RedisResource, version: str
+    settings: Settings,
+    registry: ModelRegistry,
+    redis: RedisResource,
+    version: str,
+    evidence: str | None = None,
 ) -> DeliveryOutcome:
     """``start_delivery``, audited as ``system``; Redis (for the experiment) is only
     connected in experiment mode, and for the audit entry."""
@@ -71,7 +115,7 @@ def deliver(
     experiments = (
         None if settings.delivery == "gate" else ExperimentService(settings, redis.client())
     )
-    outcome = start_delivery(settings, registry, experiments, version)
+    outcome = start_delivery(settings, registry, experiments, version, evidence=evidence)
     audit_delivery(settings, outcome, trigger="dagster")
     return outcome
 
@@ -111,8 +155,9 @@ def build_registered_model_asset(families: list[str]) -> dg.AssetsDefinition:
             lineage_tag=f"dagster:{context.run.run_id}",
             plots=[str(best[PLOT_COLUMN])],
         )
-        info = model_registry.register(run_id)
-        outcome = deliver(settings, model_registry, redis, info.version)
+        selection = selection_tags(model_evaluation, settings)
+        info = model_registry.register(run_id, tags=selection)
+        outcome = deliver(settings, model_registry, redis, info.version, selection[SELECTION_TAG])
         context.log.info(f"v{info.version} ({family}): {outcome.reason}")
         result = RegisteredModel(
             version=info.version,
@@ -123,6 +168,7 @@ def build_registered_model_asset(families: list[str]) -> dg.AssetsDefinition:
             champion_version=outcome.champion_version,
             mode=outcome.mode,
             experiment_id=outcome.experiment_id,
+            selection=selection[SELECTION_TAG],
         )
         return dg.Output(
             result,
@@ -133,6 +179,8 @@ def build_registered_model_asset(families: list[str]) -> dg.AssetsDefinition:
                 "alias": outcome.alias or "none",
                 "experiment_id": outcome.experiment_id or "none",
                 "promotion": outcome.reason,
+                "selection": dg.MetadataValue.text(selection[SELECTION_TAG]),
+                **selection_p_values(selection),
                 "champion_version": str(outcome.champion_version),
                 "model_name": settings.model_name,
                 "mlflow_run": run_link(

@@ -113,10 +113,10 @@ class ModelRegistry:
         *,
         metrics: Mapping[str, float],
         tags: Mapping[str, str],
-        artifacts: Sequence[str | Path] = (),
-        artifact_path: str | None = None,
+        artifacts: Mapping[str, Sequence[str | Path]] | None = None,
     ) -> str:
-        """A finished run in ``experiment`` (created when missing) with metrics and files only."""
+        """A finished run in ``experiment`` (created when missing) with metrics and files
+        (``artifacts``: folder in the run -> local files) only."""
         with mlflow_errors(f"log run in experiment {experiment}"):
             root = experiment_artifact_root(self.settings)
             experiment_id = ensure_experiment(self.client, experiment, root)
@@ -126,12 +126,12 @@ class ModelRegistry:
                 metrics=metrics,
                 tags=tags,
                 artifacts=artifacts,
-                artifact_path=artifact_path,
             )
 
     # ---- versions --------------------------------------------------------------------------------
-    def register(self, run_id: str) -> ModelVersionInfo:
-        """Make the run's model a new version of the registered model."""
+    def register(self, run_id: str, tags: Mapping[str, str] | None = None) -> ModelVersionInfo:
+        """Make the run's model a new version of the registered model; ``tags`` are
+        set on the version beside the bundle checksum and model name."""
         from mlflow.exceptions import MlflowException
 
         with mlflow_errors(f"register run {run_id}"):
@@ -141,9 +141,12 @@ class ModelRegistry:
             except MlflowException as e:
                 if e.error_code != "RESOURCE_ALREADY_EXISTS":
                     raise
-            tags = {k: run.data.tags[k] for k in (CHECKSUM_TAG, MODEL_TAG) if k in run.data.tags}
+            own = {k: run.data.tags[k] for k in (CHECKSUM_TAG, MODEL_TAG) if k in run.data.tags}
             mv = self.client.create_model_version(
-                self.name, f"{run.info.artifact_uri}/model", run_id=run_id, tags=tags
+                self.name,
+                f"{run.info.artifact_uri}/model",
+                run_id=run_id,
+                tags={**(tags or {}), **own},
             )
             log.info("registered %s version %s from run %s", self.name, mv.version, run_id)
             return self._info(mv, self._alias_map())

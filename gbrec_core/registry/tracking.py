@@ -9,6 +9,7 @@ into each other's runs and a failed step cannot leave a run open.
 from __future__ import annotations
 
 import logging
+import math
 import tempfile
 import time
 from collections.abc import Mapping, Sequence
@@ -122,10 +123,10 @@ def log_metrics_run(
     *,
     metrics: Mapping[str, float],
     tags: Mapping[str, str],
-    artifacts: Sequence[str | Path] = (),
-    artifact_path: str | None = None,
+    artifacts: Mapping[str, Sequence[str | Path]] | None = None,
 ) -> str:
-    """Create a finished run holding ``metrics``, ``tags`` and files; returns its id.
+    """Create a finished run holding ``metrics``, ``tags`` and files (``artifacts``:
+    folder in the run -> local files); returns its id. Non-finite metrics are left out.
 
     The run is marked FAILED (and the error re-raised) when any write fails.
     """
@@ -136,11 +137,16 @@ def log_metrics_run(
         now = int(time.time() * 1000)
         client.log_batch(
             run_id,
-            metrics=[Metric(metric_name(k), float(v), now, 0) for k, v in metrics.items()],
+            metrics=[
+                Metric(metric_name(k), float(v), now, 0)
+                for k, v in metrics.items()
+                if math.isfinite(v)
+            ],
             tags=[RunTag(k, v) for k, v in tags.items()],
         )
-        for path in artifacts:
-            client.log_artifact(run_id, str(path), artifact_path=artifact_path)
+        for folder, paths in (artifacts or {}).items():
+            for path in paths:
+                client.log_artifact(run_id, str(path), artifact_path=folder)
     except BaseException:
         client.set_terminated(run_id, status="FAILED")
         raise
