@@ -12,6 +12,14 @@ Through the ``mlflow`` resource (:class:`~gbrec_assets.resources.MlflowTrackingR
 the same tables (one HTML page and one markdown file under ``report/``), the plots
 (``plots/``) and every number as a metric go to a finished MLflow run tagged with the
 Dagster run id (experiment ``<GBREC_MLFLOW_EXPERIMENT>-dagster``).
+
+Then every family is logged, MLflow 3 style, to experiment ``GBREC_MLFLOW_EXPERIMENT``:
+one run per family (named after it, its row of the table as metrics, its recall plot,
+the data fingerprint, tags ``dagster_run_id`` and ``gbrec.evaluation_run`` = the report
+run) whose LoggedModel holds the signed bundle as a pyfunc with a signature and an
+input example (:meth:`gbrec_core.registry.ModelRegistry.log_model_run`). The table
+carries each family's ``run_id`` and ``model_id``: ``registered_model`` and
+``baseline_model`` register those logged models instead of logging them again.
 """
 
 import base64
@@ -24,17 +32,27 @@ from typing import TYPE_CHECKING, Any
 import dagster as dg
 import pandas as pd
 
+from gbrec_assets.assets.data import data_fingerprint
 from gbrec_assets.assets.training import model_asset_name
 from gbrec_assets.automation import downstream_condition
-from gbrec_assets.resources import GbrecSettingsResource, MlflowTrackingResource
+from gbrec_assets.resources import (
+    DAGSTER_RUN_TAG,
+    GbrecSettingsResource,
+    MlflowTrackingResource,
+    RegistryResource,
+)
 from gbrec_assets.retries import NETWORK_RETRY
+from gbrec_core.registry.tracking import EVALUATION_RUN_TAG
 
 if TYPE_CHECKING:
     from gbrec_core.evaluation import EvaluationReport
+    from gbrec_core.registry import ModelRegistry
 
 PLOT_COLUMN = "plot"
+RUN_COLUMN = "run_id"
+MODEL_ID_COLUMN = "model_id"
 #: Table columns that are not metrics of a family.
-NON_METRIC_COLUMNS = ("model", PLOT_COLUMN, "users")
+NON_METRIC_COLUMNS = ("model", PLOT_COLUMN, "users", RUN_COLUMN, MODEL_ID_COLUMN)
 #: Largest plot embedded in the asset's metadata (the event log stores it base64-encoded).
 MAX_EMBEDDED_PLOT_BYTES = 200_000
 log = logging.getLogger(__name__)
@@ -50,12 +68,14 @@ def build_evaluation_asset(families: list[str]) -> dg.AssetsDefinition:
         retry_policy=NETWORK_RETRY,
         automation_condition=downstream_condition(),
         description="Every model family on the temporal holdout: ranking and "
-        "beyond-accuracy metrics, user segments, paired tests against the best.",
+        "beyond-accuracy metrics, user segments, paired tests against the best; "
+        "one MLflow run and LoggedModel per family.",
     )
     def _evaluation(
         context: dg.AssetExecutionContext,
         gbrec: GbrecSettingsResource,
         mlflow: MlflowTrackingResource,
+        registry: RegistryResource,
         rating_splits: Any,
         book_catalogue: pd.DataFrame,
         **models: Any,
@@ -63,8 +83,9 @@ def build_evaluation_asset(families: list[str]) -> dg.AssetsDefinition:
         from gbrec_core.evaluation import DEFAULT_KS, evaluate_models
 
         settings = gbrec.settings()
+        families = {name.removesuffix("_model"): model for name, model in models.items()}
         report = evaluate_models(
-            {name.removesuffix("_model"): model for name, model in models.items()},
+            families,
             rating_splits.train,
             rating_splits.test,
             books=book_catalogue,
@@ -83,9 +104,59 @@ def build_evaluation_asset(families: list[str]) -> dg.AssetsDefinition:
             run_name="model_evaluation",
         )
         context.log.info(report.selection)
-        return dg.Output(table, metadata=evaluation_metadata(report, files, mlflow_run))
+        logged = log_families(
+            registry.registry(),
+            families,
+            table,
+            fingerprint=data_fingerprint(context),
+            tags={DAGSTER_RUN_TAG: context.run.run_id, EVALUATION_RUN_TAG: mlflow_run},
+            params={"eval_k": settings.eval_k, "primary_metric": settings.primary_metric},
+        )
+        table = table.assign(**logged)
+        metadata = evaluation_metadata(report, files, mlflow_run)
+        metadata["logged_models"] = dg.MetadataValue.json(
+            dict(zip(table["model"], table[MODEL_ID_COLUMN], strict=True))
+        )
+        return dg.Output(table, metadata=metadata)
 
     return _evaluation
+
+
+def log_families(
+    registry: "ModelRegistry",
+    families: dict[str, Any],
+    table: pd.DataFrame,
+    *,
+    fingerprint: dict[str, Any],
+    tags: dict[str, str],
+    params: dict[str, Any],
+) -> dict[str, list[str]]:
+    """One run + LoggedModel per family (row order of ``table``); their run and model ids."""
+    ids: dict[str, list[str]] = {RUN_COLUMN: [], MODEL_ID_COLUMN: []}
+    for _, row in table.iterrows():
+        family = str(row["model"])
+        logged = registry.log_model_run(
+            families[family],
+            family_metrics(row),
+            {"family": family, **params},
+            fingerprint,
+            lineage_tag=f"dagster:{tags[DAGSTER_RUN_TAG]}",
+            plots=[str(row[PLOT_COLUMN])],
+            tags=tags,
+            run_name=family,
+        )
+        ids[RUN_COLUMN].append(logged.run_id)
+        ids[MODEL_ID_COLUMN].append(logged.model_id)
+    return ids
+
+
+def family_metrics(row: pd.Series) -> dict[str, float]:
+    """A family's row of the table as run metrics (``ndcg``, ``novelty``, ``p_value``...)."""
+    return {
+        str(name): float(value)
+        for name, value in row.items()
+        if name not in NON_METRIC_COLUMNS and math.isfinite(float(value))
+    }
 
 
 @dataclasses.dataclass(frozen=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -97,6 +98,58 @@ def test_evaluation_logged_to_one_finished_mlflow_run_of_the_dagster_run(
     assert {Path(p.path).name for p in report} == {"evaluation.html", "evaluation.md"}
     page = Path(client.download_artifacts(runs[0].info.run_id, "report/evaluation.html"))
     assert page.read_text().count("<table") == 4
+
+
+def test_one_run_and_logged_model_per_family_and_the_version_links_them(
+    built: tuple[Settings, Any, MaterializeOutcome],
+) -> None:
+    from mlflow.models import Model
+
+    settings, instance, outcome = built
+    registry = ModelRegistry(settings)
+    client = registry.client
+    experiment = client.get_experiment_by_name(settings.mlflow_experiment)
+    assert experiment is not None
+    runs = client.search_runs(
+        [experiment.experiment_id], filter_string=f"tags.dagster_run_id = '{outcome.run_id}'"
+    )
+    families = {"popularity", "als", "ease", "content", "hybrid"}
+    assert sorted(r.info.run_name for r in runs) == sorted(families)  # one run per family
+    assert all(r.info.status == "FINISHED" and "ndcg" in r.data.metrics for r in runs)
+    report_run = {r.data.tags["gbrec.evaluation_run"] for r in runs}
+    latest = instance.get_latest_materialization_event
+    evaluated = latest(dg.AssetKey("model_evaluation")).asset_materialization.metadata
+    assert report_run == {evaluated["mlflow_run_id"].value}
+    by_run = {r.info.run_id: r for r in runs}
+    models = client.search_logged_models([experiment.experiment_id])
+    mine = [m for m in models if m.source_run_id in by_run]
+    assert sorted(m.name for m in mine) == sorted(families)
+    assert evaluated["logged_models"].value == {m.name: m.model_id for m in mine}
+    for logged in mine:
+        assert logged.status.to_proto() == 2 and logged.model_type == "recommender"  # READY
+        assert {m.key for m in logged.metrics} >= {"ndcg", "novelty", "coverage"}
+        folder = mlflow_download(logged.artifact_location)
+        signature = Model.load(str(folder / "MLmodel")).signature
+        assert signature is not None and signature.inputs.input_names() == ["user_id", "k"]
+        assert (folder / "input_example.json").is_file()
+    registered = latest(dg.AssetKey("registered_model")).asset_materialization.metadata
+    version = registry.version(registered["version"].value)
+    chosen = client.get_logged_model(str(version.model_id))
+    assert chosen.source_run_id == version.run_id == registered["mlflow_run_id"].value
+    assert version.source == chosen.artifact_location and chosen.name == registered["family"].value
+    tags = client.get_model_version(settings.model_name, version.version).tags
+    assert tags["gbrec.evaluation_run"] == evaluated["mlflow_run_id"].value
+    assert json.loads(chosen.tags["mlflow.modelVersions"])[0]["version"] == version.version
+    assert registry.load(version.version).checksum == version.checksum  # the signed bundle
+    baseline = registry.version(BASELINE)
+    popularity = next(m for m in mine if m.name == "popularity")
+    assert baseline.model_id == popularity.model_id  # reused, not logged twice
+
+
+def mlflow_download(uri: str) -> Path:
+    import mlflow
+
+    return Path(mlflow.artifacts.download_artifacts(artifact_uri=uri))
 
 
 def _embedded_png(value: Any) -> bytes:
@@ -361,7 +414,7 @@ def test_rematerialising_unchanged_data_adds_no_baseline(
     registry = ModelRegistry(settings)
     baseline = registry.alias_version(BASELINE)
     before = {v.version for v in registry.versions()}
-    outcome = materialize_graph(settings, instance, "popularity_model+")
+    outcome = materialize_graph(settings, instance, "popularity_model++")
     assert outcome.success, outcome.failed_steps
     assert {"popularity_model", "registered_model", "baseline_model"} <= set(outcome.materialized)
     assert registry.alias_version(BASELINE) == baseline
