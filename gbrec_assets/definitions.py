@@ -14,7 +14,7 @@ from gbrec_assets.assets.data import rating_splits, validated_ratings
 from gbrec_assets.assets.evaluation import build_evaluation_asset
 from gbrec_assets.assets.index import build_vector_index_asset, item_embeddings, milvus_collection
 from gbrec_assets.assets.raw import raw_files
-from gbrec_assets.assets.registry import build_registered_model_asset
+from gbrec_assets.assets.registry import registered_model
 from gbrec_assets.assets.training import book_catalogue, build_model_assets
 from gbrec_assets.checks import champion_smoke_check
 from gbrec_assets.delivery import delivery_decision_sensor
@@ -42,7 +42,7 @@ def build_assets(settings: Settings) -> list[dg.AssetsDefinition]:
         book_catalogue,
         *models,
         build_evaluation_asset(families),
-        build_registered_model_asset(families),
+        registered_model,
         item_embeddings,
         build_vector_index_asset(settings),
     ]

@@ -67,6 +67,7 @@ def prune_model_versions(
             "kept": ", ".join(report.kept),
             "pruned": ", ".join(p.version for p in report.pruned) or "nothing",
             "protected": ", ".join(report.protected) or "none",
+            "logged_models": dg.MetadataValue.int(len(report.models)),
             "report": dg.MetadataValue.json(report.as_dict()),
         }
     )

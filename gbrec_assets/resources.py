@@ -18,6 +18,8 @@ import dagster as dg
 from gbrec_core.settings import Settings
 
 DAGSTER_RUN_TAG = "dagster_run_id"
+#: MLflow's own tag for the run name shown in its UI.
+MLFLOW_RUN_NAME_TAG = "mlflow.runName"
 
 if TYPE_CHECKING:
     from gbrec_core.registry import ModelRegistry
@@ -108,16 +110,16 @@ class MlflowTrackingResource(dg.ConfigurableResource):
         dagster_run_id: str,
         *,
         metrics: Mapping[str, float],
-        artifacts: Sequence[str] = (),
-        artifact_path: str | None = None,
+        artifacts: Mapping[str, Sequence[str]] | None = None,
+        run_name: str | None = None,
     ) -> str:
-        """Log ``metrics`` and ``artifacts`` to a new finished run; returns its MLflow id."""
+        """Log ``metrics`` and ``artifacts`` (folder in the run -> local files) to a new
+        finished run; returns its MLflow id."""
+        tags = {DAGSTER_RUN_TAG: dagster_run_id}
+        if run_name:
+            tags[MLFLOW_RUN_NAME_TAG] = run_name
         return self.registry.registry().log_metrics_run(
-            self.experiment(),
-            metrics=metrics,
-            tags={DAGSTER_RUN_TAG: dagster_run_id},
-            artifacts=artifacts,
-            artifact_path=artifact_path,
+            self.experiment(), metrics=metrics, tags=tags, artifacts=artifacts
         )
 
 

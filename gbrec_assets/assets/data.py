@@ -28,6 +28,15 @@ def frame_metadata(frame: pd.DataFrame) -> dict[str, Any]:
     }
 
 
+def data_fingerprint(context: dg.AssetExecutionContext) -> dict[str, Any]:
+    """The validated data's fingerprint, from the latest ``validated_ratings`` metadata."""
+    event = context.instance.get_latest_materialization_event(dg.AssetKey("validated_ratings"))
+    if event is None or event.asset_materialization is None:
+        raise dg.Failure("validated_ratings has never been materialised")
+    snapshot = event.asset_materialization.metadata[SNAPSHOT_KEY].value
+    return {key: snapshot[key] for key in ("sha256", "rows", "users", "books")}
+
+
 def _previous_snapshot(context: dg.AssetExecutionContext) -> Any:
     """The snapshot recorded by the last successful materialisation (drift baseline)."""
     from gbrec_core.data import DataSnapshot

@@ -1,40 +1,61 @@
 """``model_evaluation``: every trained family scored on the same temporal holdout.
 
-The metrics table (one row per family at ``GBREC_EVAL_K``) is the asset value and is
-shown as markdown metadata; recall/NDCG@k curves are plotted per family. Through the
-``mlflow`` resource (:class:`~gbrec_assets.resources.MlflowTrackingResource`) the table
-and plots are also logged to a finished MLflow run tagged with the Dagster run id
-(experiment ``<GBREC_MLFLOW_EXPERIMENT>-dagster``), which ties the training runs the
-registry logs afterwards to this Dagster run.
+:func:`gbrec_core.evaluation.evaluate_models` ranks each family once and reports the
+ranking metrics, catalogue coverage, novelty, intra-list diversity over tags,
+popularity bias, results per user segment and paired tests against the best family.
+The asset value is the per-family table (best first); the metadata shows it as
+markdown tables (``metrics``, ``beyond_accuracy``, ``segments``, ``significance``)
+and three plots the Dagster UI renders inline (PNG data URIs): the best family's
+metric@k curve, NDCG@k per segment and the paired differences from the best family.
+
+Through the ``mlflow`` resource (:class:`~gbrec_assets.resources.MlflowTrackingResource`)
+the same tables (one HTML page and one markdown file under ``report/``), the plots
+(``plots/``) and every number as a metric go to a finished MLflow run tagged with the
+Dagster run id (experiment ``<GBREC_MLFLOW_EXPERIMENT>-dagster``).
+
+Then every family is logged, MLflow 3 style, to experiment ``GBREC_MLFLOW_EXPERIMENT``:
+one run per family (named after it, its row of the table as metrics, its recall plot,
+the data fingerprint, tags ``dagster_run_id`` and ``gbrec.evaluation_run`` = the report
+run) whose LoggedModel holds the signed bundle as a pyfunc with a signature and an
+input example (:meth:`gbrec_core.registry.ModelRegistry.log_model_run`). The table
+carries each family's ``run_id`` and ``model_id``: ``registered_model`` and
+``baseline_model`` register those logged models instead of logging them again.
 """
 
 import base64
+import dataclasses
 import logging
+import math
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import dagster as dg
 import pandas as pd
 
+from gbrec_assets.assets.data import data_fingerprint
 from gbrec_assets.assets.training import model_asset_name
 from gbrec_assets.automation import downstream_condition
-from gbrec_assets.resources import GbrecSettingsResource, MlflowTrackingResource
+from gbrec_assets.resources import (
+    DAGSTER_RUN_TAG,
+    GbrecSettingsResource,
+    MlflowTrackingResource,
+    RegistryResource,
+)
 from gbrec_assets.retries import NETWORK_RETRY
+from gbrec_core.registry.tracking import EVALUATION_RUN_TAG
+
+if TYPE_CHECKING:
+    from gbrec_core.evaluation import EvaluationReport
+    from gbrec_core.registry import ModelRegistry
 
 PLOT_COLUMN = "plot"
+RUN_COLUMN = "run_id"
+MODEL_ID_COLUMN = "model_id"
+#: Table columns that are not metrics of a family.
+NON_METRIC_COLUMNS = ("model", PLOT_COLUMN, "users", RUN_COLUMN, MODEL_ID_COLUMN)
 #: Largest plot embedded in the asset's metadata (the event log stores it base64-encoded).
 MAX_EMBEDDED_PLOT_BYTES = 200_000
 log = logging.getLogger(__name__)
-
-
-def metrics_table(curves: dict[str, pd.DataFrame], k: int, primary: str) -> pd.DataFrame:
-    """One row per family at ``k``, best by the primary metric first."""
-    rows = [{"model": family, **curve.loc[k].to_dict()} for family, curve in curves.items()]
-    return (
-        pd.DataFrame(rows)
-        .sort_values(primary, ascending=False, kind="stable")
-        .reset_index(drop=True)
-    )
 
 
 def build_evaluation_asset(families: list[str]) -> dg.AssetsDefinition:
@@ -43,54 +64,175 @@ def build_evaluation_asset(families: list[str]) -> dg.AssetsDefinition:
     @dg.asset(
         name="model_evaluation",
         group_name="evaluation",
-        ins={"rating_splits": dg.AssetIn(), **ins},
+        ins={"rating_splits": dg.AssetIn(), "book_catalogue": dg.AssetIn(), **ins},
         retry_policy=NETWORK_RETRY,
         automation_condition=downstream_condition(),
-        description="Ranking metrics of every model family on the temporal holdout.",
+        description="Every model family on the temporal holdout: ranking and "
+        "beyond-accuracy metrics, user segments, paired tests against the best; "
+        "one MLflow run and LoggedModel per family.",
     )
     def _evaluation(
         context: dg.AssetExecutionContext,
         gbrec: GbrecSettingsResource,
         mlflow: MlflowTrackingResource,
+        registry: RegistryResource,
         rating_splits: Any,
+        book_catalogue: pd.DataFrame,
         **models: Any,
     ) -> dg.Output[pd.DataFrame]:
-        from gbrec_core.evaluation import DEFAULT_KS, evaluate_curve, plot_recall_curve
+        from gbrec_core.evaluation import DEFAULT_KS, evaluate_models
 
         settings = gbrec.settings()
-        ks = tuple(sorted({*DEFAULT_KS, settings.eval_k}))
-        plot_dir = settings.resolved_home / "dagster" / "plots" / context.run.run_id
-        curves: dict[str, pd.DataFrame] = {}
-        plots: dict[str, str] = {}
-        for name, model in models.items():
-            family = name.removesuffix("_model")
-            curves[family] = evaluate_curve(model, rating_splits.train, rating_splits.test, ks)
-            plots[family] = str(plot_recall_curve(curves[family], plot_dir / f"{family}.png"))
-        table = metrics_table(curves, settings.eval_k, settings.primary_metric)
-        table[PLOT_COLUMN] = table["model"].map(plots)
+        families = {name.removesuffix("_model"): model for name, model in models.items()}
+        report = evaluate_models(
+            families,
+            rating_splits.train,
+            rating_splits.test,
+            books=book_catalogue,
+            ks=DEFAULT_KS,
+            k=settings.eval_k,
+            primary=settings.primary_metric,
+        )
+        files = write_report_files(
+            report, settings.resolved_home / "dagster" / "plots" / context.run.run_id
+        )
+        table = report.table.assign(**{PLOT_COLUMN: report.table["model"].map(files.curves)})
         mlflow_run = mlflow.log_run(
             context.run.run_id,
-            metrics=mlflow_metrics(table, settings.eval_k),
-            artifacts=[str(p) for p in table[PLOT_COLUMN]],
-            artifact_path="plots",
+            metrics=mlflow_metrics(table, report.holdout, settings.eval_k),
+            artifacts=files.artifacts(),
+            run_name="model_evaluation",
         )
-        best = str(table.iloc[0]["model"])
-        return dg.Output(
+        context.log.info(report.selection)
+        logged = log_families(
+            registry.registry(),
+            families,
             table,
-            metadata={
-                "metrics": dg.MetadataValue.md(
-                    table.drop(columns=[PLOT_COLUMN]).to_markdown(index=False, floatfmt=".4f")
-                ),
-                "best_model": best,
-                "primary_metric": f"{settings.primary_metric}@{settings.eval_k}",
-                "best_value": dg.MetadataValue.float(float(table.iloc[0][settings.primary_metric])),
-                "recall_plot": plot_metadata(Path(plots[best]), f"{best}: metric@k"),
-                "test_users": dg.MetadataValue.int(int(rating_splits.test["user_id"].nunique())),
-                "mlflow_run_id": mlflow_run,
-            },
+            fingerprint=data_fingerprint(context),
+            tags={DAGSTER_RUN_TAG: context.run.run_id, EVALUATION_RUN_TAG: mlflow_run},
+            params={"eval_k": settings.eval_k, "primary_metric": settings.primary_metric},
         )
+        table = table.assign(**logged)
+        metadata = evaluation_metadata(report, files, mlflow_run)
+        metadata["logged_models"] = dg.MetadataValue.json(
+            dict(zip(table["model"], table[MODEL_ID_COLUMN], strict=True))
+        )
+        return dg.Output(table, metadata=metadata)
 
     return _evaluation
+
+
+def log_families(
+    registry: "ModelRegistry",
+    families: dict[str, Any],
+    table: pd.DataFrame,
+    *,
+    fingerprint: dict[str, Any],
+    tags: dict[str, str],
+    params: dict[str, Any],
+) -> dict[str, list[str]]:
+    """One run + LoggedModel per family (row order of ``table``); their run and model ids."""
+    ids: dict[str, list[str]] = {RUN_COLUMN: [], MODEL_ID_COLUMN: []}
+    for _, row in table.iterrows():
+        family = str(row["model"])
+        logged = registry.log_model_run(
+            families[family],
+            family_metrics(row),
+            {"family": family, **params},
+            fingerprint,
+            lineage_tag=f"dagster:{tags[DAGSTER_RUN_TAG]}",
+            plots=[str(row[PLOT_COLUMN])],
+            tags=tags,
+            run_name=family,
+        )
+        ids[RUN_COLUMN].append(logged.run_id)
+        ids[MODEL_ID_COLUMN].append(logged.model_id)
+    return ids
+
+
+def family_metrics(row: pd.Series) -> dict[str, float]:
+    """A family's row of the table as run metrics (``ndcg``, ``novelty``, ``p_value``...)."""
+    return {
+        str(name): float(value)
+        for name, value in row.items()
+        if name not in NON_METRIC_COLUMNS and math.isfinite(float(value))
+    }
+
+
+@dataclasses.dataclass(frozen=True)
+class ReportFiles:
+    """The plots and rendered tables of one evaluation."""
+
+    curves: dict[str, str]
+    segments: Path
+    deltas: Path | None
+    pages: tuple[Path, ...] = ()
+
+    def images(self) -> dict[str, Path]:
+        shown = {"NDCG by user segment": self.segments}
+        if self.deltas is not None:
+            shown["Paired differences from the best family"] = self.deltas
+        return shown
+
+    def artifacts(self) -> dict[str, list[str]]:
+        plots = [*self.curves.values(), *map(str, self.images().values())]
+        return {"plots": plots, "report": [str(p) for p in self.pages]}
+
+
+def write_report_files(report: "EvaluationReport", folder: Path) -> ReportFiles:
+    """Plots (recall curves, segments, paired differences) and the HTML/markdown report."""
+    from gbrec_core.evaluation import plot_deltas, plot_recall_curve, plot_segments
+    from gbrec_core.evaluation.render import html_report, markdown_tables
+
+    curves = {
+        family: str(plot_recall_curve(curve, folder / f"{family}.png"))
+        for family, curve in report.curves.items()
+    }
+    segments = plot_segments(report.segments, "ndcg", report.k, folder / "segments.png")
+    deltas = (
+        plot_deltas(report.table, report.paired_metric, report.k, folder / "deltas.png")
+        if len(report.table) > 1
+        else None
+    )
+    files = ReportFiles(curves, segments, deltas)
+    html = folder / "evaluation.html"
+    html.write_text(html_report(report, files.images()))
+    markdown = folder / "evaluation.md"
+    tables = markdown_tables(report)
+    markdown.write_text(
+        f"{report.selection}\n\n" + "\n\n".join(f"## {k}\n\n{v}" for k, v in tables.items())
+    )
+    return dataclasses.replace(files, pages=(html, markdown))
+
+
+def evaluation_metadata(
+    report: "EvaluationReport", files: ReportFiles, mlflow_run: str
+) -> dict[str, Any]:
+    """The asset's metadata: the tables as markdown, the plots inline, the headline."""
+    from gbrec_core.evaluation.render import markdown_tables
+
+    best = report.best
+    top = report.table.iloc[0]
+    metadata: dict[str, Any] = {
+        name: dg.MetadataValue.md(table) for name, table in markdown_tables(report).items()
+    }
+    metadata |= {
+        "selection": dg.MetadataValue.text(report.selection),
+        "best_model": best,
+        "primary_metric": f"{report.primary}@{report.k}",
+        "best_value": dg.MetadataValue.float(float(top[report.primary])),
+        "recall_plot": plot_metadata(Path(files.curves[best]), f"{best}: metric@k"),
+        "segment_plot": plot_metadata(files.segments, f"ndcg@{report.k} by user segment"),
+        "test_users": dg.MetadataValue.int(report.n_users),
+        "mlflow_run_id": mlflow_run,
+    }
+    if files.deltas is not None:
+        metadata["difference_plot"] = plot_metadata(files.deltas, "differences from the best")
+    if len(report.table) > 1:
+        metadata["runner_up_p_value"] = dg.MetadataValue.float(
+            float(report.table.iloc[1]["p_value"])
+        )
+    return metadata
 
 
 def plot_metadata(path: Path, title: str) -> dg.MetadataValue:
@@ -104,11 +246,16 @@ def plot_metadata(path: Path, title: str) -> dg.MetadataValue:
     return dg.MetadataValue.md(f"![{title}](data:image/png;base64,{encoded})")
 
 
-def mlflow_metrics(table: pd.DataFrame, k: int) -> dict[str, float]:
-    """``<family>.<metric>_at_<k>`` for every metric column of the table."""
-    return {
+def mlflow_metrics(table: pd.DataFrame, holdout: dict[str, float], k: int) -> dict[str, float]:
+    """``<family>.<metric>_at_<k>`` for every finite metric of the table (ranking,
+    beyond-accuracy, paired test) and ``holdout.<metric>_at_<k>`` for the reference."""
+    metrics = {
         f"{row['model']}.{name}_at_{k}": float(row[name])
         for _, row in table.iterrows()
         for name in table.columns
-        if name not in ("model", PLOT_COLUMN)
+        if name not in NON_METRIC_COLUMNS
     }
+    metrics |= {f"holdout.{name}_at_{k}": value for name, value in holdout.items()}
+    if "users" in table:
+        metrics["test_users"] = float(table["users"].iloc[0])
+    return {name: value for name, value in metrics.items() if math.isfinite(value)}

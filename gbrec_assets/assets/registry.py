@@ -1,23 +1,27 @@
-"""``registered_model``: the best family of the evaluation, logged, registered, delivered.
+"""``registered_model``: the best family of the evaluation, registered and delivered.
 
 The family with the best primary metric (``GBREC_PRIMARY_METRIC`` at
-``GBREC_EVAL_K``) on the holdout is logged as an MLflow run, registered as a new
-version of ``GBREC_MODEL_NAME`` and handed to :func:`gbrec_core.delivery.start_delivery`:
+``GBREC_EVAL_K``) on the holdout was logged by ``model_evaluation`` (its run and
+LoggedModel ids are in the table); that logged model is registered as a new version of
+``GBREC_MODEL_NAME`` (linked to it and, by tag, to the evaluation report's run) and
+handed to :func:`gbrec_core.delivery.start_delivery`:
 with ``GBREC_DELIVERY=gate`` the promotion gate makes it ``champion`` at once; with
 ``experiment`` (the default) the first version becomes champion and a later
 gate-passing one becomes ``challenger`` with a running ``challenger-v<N>`` A/B
 experiment. Every outcome materialises the asset; the reason is in the metadata.
+
+The evaluation's case for the choice (:func:`selection_tags`: the chosen family's
+paired test against the runner-up, and against popularity, on per-user NDCG@k) is
+the decision record's evidence: tags ``gbrec.selection*`` on the registered version,
+appended to the delivery reason (so the audit entry holds it) and in the metadata.
 """
 
 import dataclasses
-from typing import Any
 
 import dagster as dg
 import pandas as pd
 
-from gbrec_assets.assets.data import SNAPSHOT_KEY
-from gbrec_assets.assets.evaluation import PLOT_COLUMN
-from gbrec_assets.assets.training import model_asset_name
+from gbrec_assets.assets.evaluation import MODEL_ID_COLUMN, RUN_COLUMN
 from gbrec_assets.automation import downstream_condition
 from gbrec_assets.resources import GbrecSettingsResource, RedisResource, RegistryResource
 from gbrec_core.delivery import DeliveryOutcome
@@ -25,7 +29,8 @@ from gbrec_core.redaction import redact
 from gbrec_core.registry import ModelRegistry
 from gbrec_core.settings import Settings
 
-METRIC_COLUMNS = ("precision", "recall", "ndcg", "map", "hit_rate", "coverage")
+#: Registry version tag holding the evaluation's case for the chosen family.
+SELECTION_TAG = "gbrec.selection"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -40,15 +45,8 @@ class RegisteredModel:
     champion_version: str | None
     mode: str = "gate"
     experiment_id: str | None = None
-
-
-def data_fingerprint(context: dg.AssetExecutionContext) -> dict[str, Any]:
-    """The validated data's fingerprint, from the latest ``validated_ratings`` metadata."""
-    event = context.instance.get_latest_materialization_event(dg.AssetKey("validated_ratings"))
-    if event is None or event.asset_materialization is None:
-        raise dg.Failure("validated_ratings has never been materialised")
-    snapshot = event.asset_materialization.metadata[SNAPSHOT_KEY].value
-    return {key: snapshot[key] for key in ("sha256", "rows", "users", "books")}
+    selection: str = ""
+    model_id: str | None = None
 
 
 def run_link(tracking_uri: str, experiment_id: str, run_id: str) -> dg.MetadataValue:
@@ -59,8 +57,44 @@ def run_link(tracking_uri: str, experiment_id: str, run_id: str) -> dg.MetadataV
     return dg.MetadataValue.text(f"{redact(tracking_uri)} {path} (open with `mlflow ui`)")
 
 
+def selection_tags(table: pd.DataFrame, settings: Settings) -> dict[str, str]:
+    """The evaluation's case for the chosen family (row 0 of ``model_evaluation``), as
+    registry version tags: the sentence, the runner-up, the paired p-values."""
+    from gbrec_core.evaluation import paired_metric
+    from gbrec_core.evaluation.significance import selection_record
+
+    metric = paired_metric(settings.primary_metric)
+    users = int(table["users"].iloc[0]) if "users" in table else 0
+    tags = {SELECTION_TAG: selection_record(table, metric, settings.eval_k, users)}
+    tags[f"{SELECTION_TAG}.metric"] = f"{metric}@{settings.eval_k}"
+    if len(table) > 1 and "p_value" in table:
+        runner = table.iloc[1]
+        tags[f"{SELECTION_TAG}.runner_up"] = str(runner["model"])
+        tags[f"{SELECTION_TAG}.p_value"] = f"{float(runner['p_value']):.6g}"
+        tags[f"{SELECTION_TAG}.delta"] = f"{float(runner['delta']):.6g}"
+    popular = table[(table["model"] == "popularity") & (table.index > 0)]
+    if not popular.empty and "p_value" in table:
+        p_value = float(popular["p_value"].iloc[0])
+        tags[f"{SELECTION_TAG}.p_value_vs_popularity"] = f"{p_value:.6g}"
+    return tags
+
+
+def selection_p_values(tags: dict[str, str]) -> dict[str, dg.MetadataValue]:
+    """The paired p-values of the selection tags as float metadata."""
+    names = {"p_value": "runner_up_p_value", "p_value_vs_popularity": "popularity_p_value"}
+    return {
+        label: dg.MetadataValue.float(float(tags[f"{SELECTION_TAG}.{key}"]))
+        for key, label in names.items()
+        if f"{SELECTION_TAG}.{key}" in tags
+    }
+
+
 def deliver(
-    settings: Settings, registry: ModelRegistry, redis: RedisResource, version: str
+    settings: Settings,
+    registry: ModelRegistry,
+    redis: RedisResource,
+    version: str,
+    evidence: str | None = None,
 ) -> DeliveryOutcome:
     """``start_delivery``, audited as ``system``; Redis (for the experiment) is only
     connected in experiment mode, and for the audit entry."""
@@ -71,77 +105,78 @@ def deliver(
     experiments = (
         None if settings.delivery == "gate" else ExperimentService(settings, redis.client())
     )
-    outcome = start_delivery(settings, registry, experiments, version)
+    outcome = start_delivery(settings, registry, experiments, version, evidence=evidence)
     audit_delivery(settings, outcome, trigger="dagster")
     return outcome
 
 
-def build_registered_model_asset(families: list[str]) -> dg.AssetsDefinition:
-    ins = {model_asset_name(f): dg.AssetIn() for f in families}
+def logged_run(model_evaluation: pd.DataFrame, family: str) -> tuple[str, str]:
+    """The (run id, model id) ``model_evaluation`` logged for ``family``."""
+    rows = model_evaluation[model_evaluation["model"] == family]
+    if rows.empty:
+        raise dg.Failure(f"model_evaluation has no {family!r} row")
+    if RUN_COLUMN not in rows or pd.isna(rows.iloc[0][RUN_COLUMN]):
+        raise dg.Failure(
+            "model_evaluation predates per-family MLflow runs (no run_id column); "
+            "materialise model_evaluation again"
+        )
+    return str(rows.iloc[0][RUN_COLUMN]), str(rows.iloc[0][MODEL_ID_COLUMN])
 
-    @dg.asset(
-        name="registered_model",
-        group_name="registry",
-        ins={"model_evaluation": dg.AssetIn(), **ins},
-        automation_condition=downstream_condition(),
-        description="Best family logged to MLflow, registered and delivered: champion at "
-        "once (gate), or challenger with a staged A/B experiment (experiment).",
+
+@dg.asset(
+    name="registered_model",
+    group_name="registry",
+    ins={"model_evaluation": dg.AssetIn()},
+    automation_condition=downstream_condition(),
+    description="Best family's logged model (from model_evaluation) registered and "
+    "delivered: champion at once (gate), or challenger with a staged A/B experiment.",
+)
+def registered_model(
+    context: dg.AssetExecutionContext,
+    gbrec: GbrecSettingsResource,
+    registry: RegistryResource,
+    redis: RedisResource,
+    model_evaluation: pd.DataFrame,
+) -> dg.Output[RegisteredModel]:
+    settings = gbrec.settings()
+    model_registry = registry.registry()
+    family = str(model_evaluation.iloc[0]["model"])
+    run_id, model_id = logged_run(model_evaluation, family)
+    selection = selection_tags(model_evaluation, settings)
+    info = model_registry.register(run_id, tags=selection)
+    outcome = deliver(settings, model_registry, redis, info.version, selection[SELECTION_TAG])
+    context.log.info(f"v{info.version} ({family}): {outcome.reason}")
+    result = RegisteredModel(
+        version=info.version,
+        family=family,
+        run_id=run_id,
+        champion=outcome.champion,
+        reason=outcome.reason,
+        champion_version=outcome.champion_version,
+        mode=outcome.mode,
+        experiment_id=outcome.experiment_id,
+        selection=selection[SELECTION_TAG],
+        model_id=model_id,
     )
-    def _registered(
-        context: dg.AssetExecutionContext,
-        gbrec: GbrecSettingsResource,
-        registry: RegistryResource,
-        redis: RedisResource,
-        model_evaluation: pd.DataFrame,
-        **models: Any,
-    ) -> dg.Output[RegisteredModel]:
-        settings = gbrec.settings()
-        model_registry = registry.registry()
-        best = model_evaluation.iloc[0]
-        family = str(best["model"])
-        run_id = model_registry.log_training_run(
-            models[model_asset_name(family)],
-            metrics={m: float(best[m]) for m in METRIC_COLUMNS if m in best},
-            params={
-                "family": family,
-                "eval_k": settings.eval_k,
-                "primary_metric": settings.primary_metric,
-            },
-            fingerprint=data_fingerprint(context),
-            lineage_tag=f"dagster:{context.run.run_id}",
-            plots=[str(best[PLOT_COLUMN])],
-        )
-        info = model_registry.register(run_id)
-        outcome = deliver(settings, model_registry, redis, info.version)
-        context.log.info(f"v{info.version} ({family}): {outcome.reason}")
-        result = RegisteredModel(
-            version=info.version,
-            family=family,
-            run_id=run_id,
-            champion=outcome.champion,
-            reason=outcome.reason,
-            champion_version=outcome.champion_version,
-            mode=outcome.mode,
-            experiment_id=outcome.experiment_id,
-        )
-        return dg.Output(
-            result,
-            metadata={
-                "version": info.version,
-                "family": family,
-                "delivery": outcome.mode,
-                "alias": outcome.alias or "none",
-                "experiment_id": outcome.experiment_id or "none",
-                "promotion": outcome.reason,
-                "champion_version": str(outcome.champion_version),
-                "model_name": settings.model_name,
-                "mlflow_run": run_link(
-                    settings.tracking_uri,
-                    model_registry.client.get_run(run_id).info.experiment_id,
-                    run_id,
-                ),
-                "mlflow_run_id": run_id,
-            },
-        )
-
-    return _registered
+    return dg.Output(
+        result,
+        metadata={
+            "version": info.version,
+            "family": family,
+            "delivery": outcome.mode,
+            "alias": outcome.alias or "none",
+            "experiment_id": outcome.experiment_id or "none",
+            "promotion": outcome.reason,
+            "selection": dg.MetadataValue.text(selection[SELECTION_TAG]),
+            **selection_p_values(selection),
+            "champion_version": str(outcome.champion_version),
+            "model_name": settings.model_name,
+            "mlflow_run": run_link(
+                settings.tracking_uri,
+                model_registry.client.get_run(run_id).info.experiment_id,
+                run_id,
+            ),
+            "mlflow_run_id": run_id,
+            "logged_model_id": model_id,
+        },
+    )

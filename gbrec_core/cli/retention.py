@@ -34,6 +34,8 @@ def prune(
             typer.echo(f"{verb} v{item.version}: {', '.join(item.removed) or 'nothing'}")
         if report.orphans:
             typer.echo(f"local copies of {', '.join(report.orphans)} ({verb})")
+        if report.models:
+            typer.echo(f"unregistered logged models {', '.join(report.models)} ({verb})")
         for failure in report.failures:
             typer.echo(f"failed: {failure}", err=True)
     if report.failures:

@@ -57,12 +57,29 @@ def start_delivery(
     registry: ModelRegistry,
     experiments: ExperimentService | None,
     version: str,
+    *,
+    evidence: str | None = None,
 ) -> DeliveryOutcome:
     """Deliver the freshly registered ``version`` according to ``settings.delivery``.
 
     ``experiments`` may be None in gate mode (Redis is then never touched); in
     experiment mode a challenger without it raises ``InvalidInputError``.
+    ``evidence`` (e.g. the offline evaluation's paired test of the chosen family
+    against the runner-up) is appended to the outcome's reason, so the decision
+    record (the asset's metadata, the audit entry) carries it.
     """
+    outcome = _deliver(settings, registry, experiments, version)
+    if not evidence:
+        return outcome
+    return dataclasses.replace(outcome, reason=f"{outcome.reason}; {evidence}")
+
+
+def _deliver(
+    settings: Settings,
+    registry: ModelRegistry,
+    experiments: ExperimentService | None,
+    version: str,
+) -> DeliveryOutcome:
     if settings.delivery == "gate":
         return _gate(registry, version)
     champion = registry.champion_version()

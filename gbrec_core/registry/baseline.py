@@ -6,17 +6,16 @@ It is registered without the promotion gate and never touches ``champion``,
 ``challenger`` or the champion history, so it cannot become champion by accident
 (``promote``/``deployModel`` can still target it explicitly). A new baseline version
 is registered only when the data fingerprint differs from the current baseline's:
-retrains on unchanged data would otherwise add identical versions.
+retrains on unchanged data would otherwise add identical versions. The run is logged
+beforehand (the pipeline's evaluation logs every family, popularity included), so
+the baseline version reuses that run's LoggedModel instead of logging it again.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
-from gbrec_core.models import Recommender
 from gbrec_core.registry.mlflow_errors import mlflow_errors
 from gbrec_core.registry.provenance import FingerprintLike, fingerprint_tags
 from gbrec_core.registry.registry import ModelRegistry
@@ -46,23 +45,16 @@ def baseline_data_sha256(registry: ModelRegistry, version: str) -> str | None:
 
 
 def register_baseline(
-    registry: ModelRegistry,
-    model: Recommender,
-    *,
-    metrics: dict[str, float],
-    params: dict[str, Any],
-    fingerprint: FingerprintLike | dict[str, Any],
-    lineage_tag: str | None = None,
-    plots: Sequence[str | Path] | None = None,
+    registry: ModelRegistry, run_id: str, *, fingerprint: FingerprintLike | dict[str, Any]
 ) -> BaselineRegistration:
-    """Log and register ``model`` as the ``baseline`` alias unless the current baseline
-    was trained on the same data (same fingerprint sha256)."""
+    """Register the logged run ``run_id`` (the popularity family's run of the evaluation)
+    as the ``baseline`` alias, unless the current baseline was trained on the same data
+    (same fingerprint sha256): the run then stays unregistered."""
     sha = fingerprint_tags(fingerprint)[SHA_TAG]
     current = registry.alias_version(BASELINE)
     if current is not None and baseline_data_sha256(registry, current) == sha:
         reason = f"v{current} is already the baseline for data {sha[:12]}"
         return BaselineRegistration(current, False, current, sha, reason)
-    run_id = registry.log_training_run(model, metrics, params, fingerprint, lineage_tag, plots)
     info = registry.register(run_id)
     registry.set_alias(BASELINE, info.version)
     was = "no baseline" if current is None else f"v{current} (other data)"

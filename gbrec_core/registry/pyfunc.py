@@ -4,11 +4,11 @@
 takes a DataFrame with ``user_id`` (and optionally ``k``) and returns one row per user
 with ``book_ids`` and ``scores`` lists, best first.
 
-The model is saved as MLflow "models from code": the stored model holds the short
-entry file ``pyfunc_code/gbrec_pyfunc_model.py`` (which calls ``mlflow.models.set_model``)
-and the signed bundle, never a cloudpickled object. Loading verifies the bundle's
-signature with the loading process's ``GBREC_SIGNING_KEY`` (or ``$GBREC_HOME/secrets``),
-so set those as the writer had them.
+The model is saved as MLflow "models from code" (``logged_model.save_pyfunc``): the
+stored model holds the short entry file ``pyfunc_code/gbrec_pyfunc_model.py`` (which
+calls ``mlflow.models.set_model``) and the signed bundle, never a cloudpickled object.
+Loading verifies the bundle's signature with the loading process's
+``GBREC_SIGNING_KEY`` (or ``$GBREC_HOME/secrets``), so set those as the writer had them.
 
 Importing mlflow pulls in starlette, which gbrec_core must not import at module load
 (the core imports no framework), so the ``PythonModel`` subclass is built on first use.
@@ -104,19 +104,3 @@ def python_model() -> Any:
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="(?i).*type hint", category=UserWarning)
         return _python_model_class()()
-
-
-def save_pyfunc(bundle_dir: Path, out_dir: Path, pip_requirements: list[str]) -> Path:
-    """Save a pyfunc model wrapping ``bundle_dir`` to ``out_dir`` (no env inference),
-    as models from code: MLflow stores the entry file, not a pickle."""
-    import mlflow.pyfunc
-
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="(?i).*type hint", category=UserWarning)
-        mlflow.pyfunc.save_model(
-            path=str(out_dir),
-            python_model=str(MODEL_CODE),
-            artifacts={ARTIFACT_KEY: str(bundle_dir)},
-            pip_requirements=pip_requirements,
-        )
-    return out_dir

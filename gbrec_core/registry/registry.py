@@ -22,18 +22,31 @@ from typing import TYPE_CHECKING, Any
 
 from gbrec_core.access.secret_keys import signing_key
 from gbrec_core.access.signing import Signer
-from gbrec_core.errors import InvalidInputError, NotFoundError, PromotionRefusedError
+from gbrec_core.errors import (
+    InvalidInputError,
+    ModelLoadError,
+    NotFoundError,
+    PromotionRefusedError,
+)
 from gbrec_core.models import Recommender
 from gbrec_core.paging import paginate
 from gbrec_core.registry.bundle import ModelBundle, read_bundle
 from gbrec_core.registry.gate import gate
+from gbrec_core.registry.logged_model import (
+    BUNDLE_PATH,
+    MODEL_ID_TAG,
+    all_logged_models,
+    link_version,
+    version_source,
+)
 from gbrec_core.registry.mlflow_errors import mlflow_errors
 from gbrec_core.registry.provenance import FingerprintLike
 from gbrec_core.registry.tracking import (
-    BUNDLE_ARTIFACT,
     CHECKSUM_TAG,
+    EVALUATION_RUN_TAG,
     LINEAGE_TAG,
     MODEL_TAG,
+    LoggedRun,
     ensure_experiment,
     experiment_artifact_root,
     log_metrics_run,
@@ -50,11 +63,14 @@ from gbrec_core.settings import Settings
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
+    from mlflow.entities import LoggedModel
     from mlflow.entities.model_registry import ModelVersion
 
 log = logging.getLogger(__name__)
 
 HISTORY_TAG = "gbrec.champion_history"
+#: Run tags a registered version copies from its run.
+VERSION_TAGS = (CHECKSUM_TAG, MODEL_TAG, MODEL_ID_TAG, LINEAGE_TAG, EVALUATION_RUN_TAG)
 _HISTORY_MAX = 50
 
 
@@ -83,13 +99,29 @@ class ModelRegistry:
     def log_training_run(
         self,
         model: Recommender,
-        metrics: dict[str, float],
+        metrics: Mapping[str, float],
         params: dict[str, Any],
         fingerprint: FingerprintLike | dict[str, Any],
         lineage_tag: str | None = None,
         plots: Sequence[str | Path] | None = None,
     ) -> str:
-        """Log a run with the model's bundle as a pyfunc artifact; returns the run id."""
+        """Log a run with the model as a LoggedModel (:meth:`log_model_run`); its run id."""
+        return self.log_model_run(model, metrics, params, fingerprint, lineage_tag, plots).run_id
+
+    def log_model_run(
+        self,
+        model: Recommender,
+        metrics: Mapping[str, float],
+        params: dict[str, Any],
+        fingerprint: FingerprintLike | dict[str, Any],
+        lineage_tag: str | None = None,
+        plots: Sequence[str | Path] | None = None,
+        *,
+        tags: Mapping[str, str] | None = None,
+        run_name: str | None = None,
+    ) -> LoggedRun:
+        """A finished run in ``GBREC_MLFLOW_EXPERIMENT`` with the model's signed bundle
+        as the pyfunc of a READY LoggedModel named after the family."""
         with mlflow_errors("log training run"):
             return log_run(
                 self.client,
@@ -105,6 +137,8 @@ class ModelRegistry:
                 fingerprint=fingerprint,
                 lineage_tag=lineage_tag,
                 plots=plots,
+                tags=tags,
+                run_name=run_name,
             )
 
     def log_metrics_run(
@@ -113,10 +147,10 @@ class ModelRegistry:
         *,
         metrics: Mapping[str, float],
         tags: Mapping[str, str],
-        artifacts: Sequence[str | Path] = (),
-        artifact_path: str | None = None,
+        artifacts: Mapping[str, Sequence[str | Path]] | None = None,
     ) -> str:
-        """A finished run in ``experiment`` (created when missing) with metrics and files only."""
+        """A finished run in ``experiment`` (created when missing) with metrics and files
+        (``artifacts``: folder in the run -> local files) only."""
         with mlflow_errors(f"log run in experiment {experiment}"):
             root = experiment_artifact_root(self.settings)
             experiment_id = ensure_experiment(self.client, experiment, root)
@@ -126,12 +160,24 @@ class ModelRegistry:
                 metrics=metrics,
                 tags=tags,
                 artifacts=artifacts,
-                artifact_path=artifact_path,
             )
 
+    def logged_models(self) -> list[LoggedModel]:
+        """Every logged model of ``GBREC_MLFLOW_EXPERIMENT`` (all pages), oldest first."""
+        with mlflow_errors("list logged models"):
+            found = self.client.get_experiment_by_name(self.settings.mlflow_experiment)
+            return [] if found is None else all_logged_models(self.client, found.experiment_id)
+
     # ---- versions --------------------------------------------------------------------------------
-    def register(self, run_id: str) -> ModelVersionInfo:
-        """Make the run's model a new version of the registered model."""
+    def register(self, run_id: str, tags: Mapping[str, str] | None = None) -> ModelVersionInfo:
+        """Make the run's LoggedModel a new version of the registered model.
+
+        The version's ``source`` is the model's artifact location and ``model_id`` is
+        passed (MLflow's SQL registry does not keep it, so the tag ``gbrec.model_id``
+        does); the logged model's ``mlflow.modelVersions`` tag lists the version. The
+        run's checksum, model, lineage and evaluation-run tags are copied to the version,
+        beside ``tags``. A run logged before LoggedModels registers its ``model/`` folder.
+        """
         from mlflow.exceptions import MlflowException
 
         with mlflow_errors(f"register run {run_id}"):
@@ -141,10 +187,17 @@ class ModelRegistry:
             except MlflowException as e:
                 if e.error_code != "RESOURCE_ALREADY_EXISTS":
                     raise
-            tags = {k: run.data.tags[k] for k in (CHECKSUM_TAG, MODEL_TAG) if k in run.data.tags}
+            own = {k: run.data.tags[k] for k in VERSION_TAGS if k in run.data.tags}
+            model_id = own.get(MODEL_ID_TAG)
             mv = self.client.create_model_version(
-                self.name, f"{run.info.artifact_uri}/model", run_id=run_id, tags=tags
+                self.name,
+                version_source(self.client, run, model_id),
+                run_id=run_id,
+                tags={**(tags or {}), **own},
+                model_id=model_id,
             )
+            if model_id:
+                link_version(self.client, model_id, self.name, str(mv.version))
             log.info("registered %s version %s from run %s", self.name, mv.version, run_id)
             return self._info(mv, self._alias_map())
 
@@ -314,11 +367,22 @@ class ModelRegistry:
 
     # ---- artifacts -------------------------------------------------------------------------------
     def download(self, version: str, dest: Path) -> tuple[Path, ModelVersionInfo]:
-        """Download ``version``'s bundle into ``dest`` (created); not verified here."""
+        """Download ``version``'s bundle into ``dest`` (created); not verified here.
+
+        The bundle is read from the version's ``source`` (its logged model's artifact
+        location, or an older version's run ``model/`` folder): the same layout."""
+        from mlflow.artifacts import download_artifacts
+
         info = self.version(version)
+        if not info.source:
+            raise ModelLoadError(f"version {version} of {self.name} has no source")
         dest.mkdir(parents=True, exist_ok=True)
         with mlflow_errors(f"download version {version}"):
-            path = self.client.download_artifacts(str(info.run_id), BUNDLE_ARTIFACT, str(dest))
+            path = download_artifacts(
+                artifact_uri=f"{info.source.rstrip('/')}/{BUNDLE_PATH}",
+                dst_path=str(dest),
+                tracking_uri=self.tracking_uri,
+            )
         return Path(path), info
 
     def load(self, version_or_alias: str) -> ModelBundle:
@@ -382,4 +446,6 @@ class ModelRegistry:
             run_id=mv.run_id,
             checksum=(mv.tags or {}).get(CHECKSUM_TAG),
             model=(mv.tags or {}).get(MODEL_TAG),
+            source=mv.source,
+            model_id=mv.model_id or (mv.tags or {}).get(MODEL_ID_TAG),
         )

@@ -10,6 +10,14 @@ params and metrics), this home's disk-cache copy, its index folder and its Milvu
 collections. A step that fails is reported in ``failures`` and logged; the others
 still run, and the next prune retries what is left.
 
+Each version's model is an MLflow LoggedModel: pruning a version deletes that logged
+model (its artifacts, then the entity) unless a kept version shares it. Every
+evaluation also logs the families it did not register; such a logged model that no
+version uses and that is older than the oldest kept version is deleted too
+(``models``) unless it was evaluated beside a kept version (same
+``gbrec.evaluation_run`` tag), so the registry keeps the bundles of about the last
+``GBREC_KEEP_VERSIONS`` evaluations, not of every retrain.
+
 Hosts with homes of their own (API replicas) also hold disk-cache copies and index
 folders: each prune removes this home's copies of versions the registry no longer has
 (``orphans``; only versions older than the newest one listed, so a version registered
@@ -30,6 +38,7 @@ from typing import TYPE_CHECKING, Any
 from gbrec_core.errors import GbrecError, UnavailableError
 from gbrec_core.registry.mlflow_errors import mlflow_errors
 from gbrec_core.registry.registry import ModelRegistry
+from gbrec_core.registry.tracking import EVALUATION_RUN_TAG
 from gbrec_core.registry.types import ModelVersionInfo
 from gbrec_core.settings import Settings
 
@@ -59,6 +68,7 @@ class RetentionReport:
     dry_run: bool = False
     orphans: list[str] = dataclasses.field(default_factory=list)
     protected: list[str] = dataclasses.field(default_factory=list)
+    models: list[str] = dataclasses.field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -108,10 +118,11 @@ def prune_versions(
     doomed = versions_to_prune(versions, settings.keep_versions, protected)
     gone = {v.version for v in doomed}
     kept = [v for v in versions if v.version not in gone]
-    ctx = _Pruning(settings, registry, kept, [])
+    ctx = _Pruning(settings, registry, kept, [], versions)
     try:
         pruned = [_prune_one(ctx, info, dry_run) for info in doomed]
         orphans = _prune_orphans(ctx, {v.version for v in versions} - gone, dry_run)
+        models = _prune_unregistered_models(ctx, dry_run)
     finally:
         ctx.close()
     report = RetentionReport(
@@ -122,6 +133,7 @@ def prune_versions(
         dry_run=dry_run,
         orphans=orphans,
         protected=sorted(protected, key=int),
+        models=models,
     )
     log.info("retention: pruned %s, kept %s", [p.version for p in pruned], report.kept)
     return report
@@ -133,6 +145,7 @@ class _Pruning:
     registry: ModelRegistry
     kept: list[ModelVersionInfo]
     failures: list[str]
+    everything: list[ModelVersionInfo] = dataclasses.field(default_factory=list)
     _milvus: Any = None
 
     def milvus(self) -> Any:
@@ -152,13 +165,16 @@ class _Pruning:
 
     def step(self, version: str, what: str, action: Callable[[], bool], dry_run: bool) -> bool:
         """Run ``action`` (True when it removed something); failures are collected."""
+        return self.attempt(f"v{version}: {what}", action, dry_run)
+
+    def attempt(self, label: str, action: Callable[[], bool], dry_run: bool) -> bool:
         if dry_run:
             return True
         try:
             return action()
         except (GbrecError, OSError) as e:
-            self.failures.append(f"v{version}: {what}: {e}")
-            log.error("retention could not remove %s of v%s: %s", what, version, e)
+            self.failures.append(f"{label}: {e}")
+            log.error("retention could not remove %s: %s", label, e)
             return False
 
 
@@ -213,13 +229,60 @@ def _delete_version(ctx: _Pruning, info: ModelVersionInfo) -> bool:
 
 
 def _delete_artifacts(ctx: _Pruning, info: ModelVersionInfo) -> bool:
+    """The run's artifacts (plots, or an older version's ``model/``) and its logged model."""
+    client = ctx.registry.client
+    with mlflow_errors(f"delete artifacts of run {info.run_id}"):
+        run = client.get_run(str(info.run_id))
+        _delete_tree(ctx, run.info.artifact_uri)
+        if info.model_id:
+            _delete_logged_model(ctx, info.model_id)
+        client.set_tag(str(info.run_id), PRUNED_TAG, datetime.now(UTC).isoformat())
+    return True
+
+
+def _delete_tree(ctx: _Pruning, uri: str) -> None:
     from mlflow.store.artifact.artifact_repository_registry import get_artifact_repository
 
-    with mlflow_errors(f"delete artifacts of run {info.run_id}"):
-        run = ctx.registry.client.get_run(str(info.run_id))
-        repository = get_artifact_repository(run.info.artifact_uri)
-        repository.delete_artifacts()  # type: ignore[no-untyped-call]
-        ctx.registry.client.set_tag(str(info.run_id), PRUNED_TAG, datetime.now(UTC).isoformat())
+    repository = get_artifact_repository(uri, tracking_uri=ctx.registry.tracking_uri)
+    repository.delete_artifacts()  # type: ignore[no-untyped-call]
+
+
+def _delete_logged_model(ctx: _Pruning, model_id: str) -> None:
+    """Artifacts first: a failure leaves the entity, so the next prune retries."""
+    client = ctx.registry.client
+    _delete_tree(ctx, client.get_logged_model(model_id).artifact_location)
+    client.delete_logged_model(model_id)
+
+
+def _prune_unregistered_models(ctx: _Pruning, dry_run: bool) -> list[str]:
+    """Delete the logged models no version uses that are older than the oldest kept
+    version (see the module docstring); their ids. Their runs stay."""
+    remaining = ctx.kept if dry_run else ctx.registry.versions()
+    if not remaining:
+        return []
+    models = ctx.registry.logged_models()
+    # A dry run has deleted nothing: the doomed versions' models are theirs to report.
+    used = {v.model_id for v in (ctx.everything if dry_run else remaining)}
+    # The families evaluated beside a kept version stay with it.
+    evaluations = {m.tags.get(EVALUATION_RUN_TAG) for m in models if m.model_id in used}
+    oldest = min(v.created_at for v in remaining).timestamp() * 1000
+    stale = [
+        m.model_id
+        for m in models
+        if m.model_id not in used
+        and m.creation_timestamp < oldest
+        and (
+            m.tags.get(EVALUATION_RUN_TAG) is None or m.tags[EVALUATION_RUN_TAG] not in evaluations
+        )
+    ]
+    for model_id in stale:
+        ctx.attempt(f"logged model {model_id}", partial(_unregistered, ctx, model_id), dry_run)
+    return stale
+
+
+def _unregistered(ctx: _Pruning, model_id: str) -> bool:
+    with mlflow_errors(f"delete logged model {model_id}"):
+        _delete_logged_model(ctx, model_id)
     return True
 
 

@@ -1,15 +1,18 @@
-"""Log runs: a training run (params, metrics, fingerprint, code version, plots, bundle)
-and a metrics-only run (e.g. the pipeline's evaluation table, tagged with its Dagster run).
+"""Log runs: a training run (params, metrics, fingerprint, code version, plots and the
+model as an MLflow 3 LoggedModel) and a metrics-only run (e.g. the pipeline's
+evaluation report, tagged with its Dagster run).
 
 Runs are created through ``MlflowClient`` with an explicit run id, never through
 mlflow's process-global "active run", so concurrent steps in one process cannot log
-into each other's runs and a failed step cannot leave a run open.
+into each other's runs and a failed step cannot leave a run open. The model is logged
+the same way (:mod:`gbrec_core.registry.logged_model` says why not ``log_model``).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
-import tempfile
+import math
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -17,7 +20,11 @@ from typing import TYPE_CHECKING, Any
 
 from gbrec_core.access.signing import Signer
 from gbrec_core.models import Recommender
-from gbrec_core.registry.bundle import write_bundle
+from gbrec_core.registry.logged_model import (
+    MODEL_ID_TAG,
+    create_logged_model,
+    log_logged_model,
+)
 from gbrec_core.registry.provenance import (
     FingerprintLike,
     code_version,
@@ -25,22 +32,28 @@ from gbrec_core.registry.provenance import (
     flat_params,
     metric_name,
 )
-from gbrec_core.registry.pyfunc import save_pyfunc
 from gbrec_core.settings import Settings
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
+    from mlflow.entities import Metric
 
 log = logging.getLogger(__name__)
 
-MODEL_ARTIFACT = "model"
-BUNDLE_ARTIFACT = f"{MODEL_ARTIFACT}/artifacts/bundle"
 CHECKSUM_TAG = "gbrec.checksum"
 MODEL_TAG = "gbrec.model"
 LINEAGE_TAG = "gbrec.lineage"
-# The serving side needs numpy/pandas/scipy and gbrec itself; listing them by hand
-# skips MLflow's slow requirement inference (it imports and traces the model).
-PIP_REQUIREMENTS = ["gbrec", "numpy", "pandas", "scipy"]
+#: The run holding the evaluation report a training run's metrics come from.
+EVALUATION_RUN_TAG = "gbrec.evaluation_run"
+
+
+@dataclasses.dataclass(frozen=True)
+class LoggedRun:
+    """A finished training run and the LoggedModel it produced."""
+
+    run_id: str
+    model_id: str
+    checksum: str
 
 
 def log_run(
@@ -49,38 +62,58 @@ def log_run(
     *,
     model: Recommender,
     signer: Signer,
-    metrics: dict[str, float],
+    metrics: Mapping[str, float],
     params: dict[str, Any],
     fingerprint: FingerprintLike | dict[str, Any],
     lineage_tag: str | None,
     plots: Sequence[str | Path] | None,
-) -> str:
-    """Create a finished run holding everything; returns its run id."""
-    from mlflow.entities import Metric, Param, RunTag
+    tags: Mapping[str, str] | None = None,
+    run_name: str | None = None,
+) -> LoggedRun:
+    """Create a finished run with everything and its READY LoggedModel (named after the
+    family, metrics linked to it); non-finite metrics are left out."""
+    from mlflow.entities import Param, RunTag
 
-    tags = {MODEL_TAG: model.name, **code_version(), **fingerprint_tags(fingerprint)}
+    run_tags = {**(tags or {}), MODEL_TAG: model.name, **code_version()}
+    run_tags |= fingerprint_tags(fingerprint)
     if lineage_tag:
-        tags[LINEAGE_TAG] = lineage_tag
-    run = client.create_run(experiment_id, run_name=f"{model.name}-{int(time.time())}")
-    run_id: str = run.info.run_id
+        run_tags[LINEAGE_TAG] = lineage_tag
+    name = run_name or f"{model.name}-{int(time.time())}"
+    run_id: str = client.create_run(experiment_id, run_name=name).info.run_id
     try:
-        now = int(time.time() * 1000)
         all_params = {**flat_params("model.", model.config_dict()), **flat_params("", params)}
+        logged = create_logged_model(
+            client, experiment_id, run_id, name=model.name, params=all_params, tags=run_tags
+        )
         client.log_batch(
             run_id,
-            metrics=[Metric(metric_name(k), float(v), now, 0) for k, v in metrics.items()],
+            metrics=_metrics(metrics, logged.model_id),
             params=[Param(k, v) for k, v in all_params.items()],
-            tags=[RunTag(k, v) for k, v in tags.items()],
+            tags=[RunTag(k, v) for k, v in {**run_tags, MODEL_ID_TAG: logged.model_id}.items()],
         )
         for plot in plots or ():
             client.log_artifact(run_id, str(plot), artifact_path="plots")
-        client.set_tag(run_id, CHECKSUM_TAG, _log_bundle(client, run_id, model, signer))
+        checksum = log_logged_model(client, run_id, logged, model, signer)
+        client.set_tag(run_id, CHECKSUM_TAG, checksum)
+        client.set_logged_model_tags(logged.model_id, {CHECKSUM_TAG: checksum})
     except BaseException:
         client.set_terminated(run_id, status="FAILED")
         raise
     client.set_terminated(run_id, status="FINISHED")
-    log.info("logged training run %s (%s)", run_id, model.name)
-    return run_id
+    log.info("logged training run %s (%s, model %s)", run_id, model.name, logged.model_id)
+    return LoggedRun(run_id, logged.model_id, checksum)
+
+
+def _metrics(metrics: Mapping[str, float], model_id: str) -> list[Metric]:
+    """Run metrics that the LoggedModel also shows (``model_id`` links them)."""
+    from mlflow.entities import Metric
+
+    now = int(time.time() * 1000)
+    return [
+        Metric(metric_name(k), float(v), now, 0, model_id=model_id)
+        for k, v in metrics.items()
+        if math.isfinite(v)
+    ]
 
 
 def experiment_artifact_root(settings: Settings) -> str | None:
@@ -122,10 +155,10 @@ def log_metrics_run(
     *,
     metrics: Mapping[str, float],
     tags: Mapping[str, str],
-    artifacts: Sequence[str | Path] = (),
-    artifact_path: str | None = None,
+    artifacts: Mapping[str, Sequence[str | Path]] | None = None,
 ) -> str:
-    """Create a finished run holding ``metrics``, ``tags`` and files; returns its id.
+    """Create a finished run holding ``metrics``, ``tags`` and files (``artifacts``:
+    folder in the run -> local files); returns its id. Non-finite metrics are left out.
 
     The run is marked FAILED (and the error re-raised) when any write fails.
     """
@@ -136,22 +169,18 @@ def log_metrics_run(
         now = int(time.time() * 1000)
         client.log_batch(
             run_id,
-            metrics=[Metric(metric_name(k), float(v), now, 0) for k, v in metrics.items()],
+            metrics=[
+                Metric(metric_name(k), float(v), now, 0)
+                for k, v in metrics.items()
+                if math.isfinite(v)
+            ],
             tags=[RunTag(k, v) for k, v in tags.items()],
         )
-        for path in artifacts:
-            client.log_artifact(run_id, str(path), artifact_path=artifact_path)
+        for folder, paths in (artifacts or {}).items():
+            for path in paths:
+                client.log_artifact(run_id, str(path), artifact_path=folder)
     except BaseException:
         client.set_terminated(run_id, status="FAILED")
         raise
     client.set_terminated(run_id, status="FINISHED")
     return run_id
-
-
-def _log_bundle(client: MlflowClient, run_id: str, model: Recommender, signer: Signer) -> str:
-    with tempfile.TemporaryDirectory(prefix="gbrec-bundle-") as tmp:
-        bundle_dir = Path(tmp) / "bundle"
-        checksum = write_bundle(model, bundle_dir, signer)
-        pyfunc_dir = save_pyfunc(bundle_dir, Path(tmp) / MODEL_ARTIFACT, PIP_REQUIREMENTS)
-        client.log_artifacts(run_id, str(pyfunc_dir), artifact_path=MODEL_ARTIFACT)
-    return checksum

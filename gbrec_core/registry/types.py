@@ -22,6 +22,8 @@ class ModelVersionInfo:
     run_id: str | None = None
     checksum: str | None = None
     model: str | None = None
+    source: str | None = None
+    model_id: str | None = None
 
 
 @dataclasses.dataclass(frozen=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -82,9 +83,127 @@ def test_evaluation_logged_to_one_finished_mlflow_run_of_the_dagster_run(
         [experiment.experiment_id], filter_string=f"tags.dagster_run_id = '{outcome.run_id}'"
     )
     assert len(runs) == 1 and runs[0].info.status == "FINISHED"
-    assert f"als.ndcg_at_{settings.eval_k}" in runs[0].data.metrics
+    k = settings.eval_k
+    metrics = runs[0].data.metrics
+    assert {f"als.ndcg_at_{k}", f"als.novelty_at_{k}", f"als.ild_at_{k}"} <= set(metrics)
+    assert {f"popularity.p_value_at_{k}", f"holdout.head_share_at_{k}"} <= set(metrics)
     plots = client.list_artifacts(runs[0].info.run_id, "plots")
-    assert {Path(p.path).name for p in plots} >= {"als.png", "popularity.png"}
+    assert {Path(p.path).name for p in plots} >= {
+        "als.png",
+        "popularity.png",
+        "segments.png",
+        "deltas.png",
+    }
+    report = client.list_artifacts(runs[0].info.run_id, "report")
+    assert {Path(p.path).name for p in report} == {"evaluation.html", "evaluation.md"}
+    page = Path(client.download_artifacts(runs[0].info.run_id, "report/evaluation.html"))
+    assert page.read_text().count("<table") == 4
+
+
+def test_one_run_and_logged_model_per_family_and_the_version_links_them(
+    built: tuple[Settings, Any, MaterializeOutcome],
+) -> None:
+    from mlflow.models import Model
+
+    settings, instance, outcome = built
+    registry = ModelRegistry(settings)
+    client = registry.client
+    experiment = client.get_experiment_by_name(settings.mlflow_experiment)
+    assert experiment is not None
+    runs = client.search_runs(
+        [experiment.experiment_id], filter_string=f"tags.dagster_run_id = '{outcome.run_id}'"
+    )
+    families = {"popularity", "als", "ease", "content", "hybrid"}
+    assert sorted(r.info.run_name for r in runs) == sorted(families)  # one run per family
+    assert all(r.info.status == "FINISHED" and "ndcg" in r.data.metrics for r in runs)
+    report_run = {r.data.tags["gbrec.evaluation_run"] for r in runs}
+    latest = instance.get_latest_materialization_event
+    evaluated = latest(dg.AssetKey("model_evaluation")).asset_materialization.metadata
+    assert report_run == {evaluated["mlflow_run_id"].value}
+    by_run = {r.info.run_id: r for r in runs}
+    models = client.search_logged_models([experiment.experiment_id])
+    mine = [m for m in models if m.source_run_id in by_run]
+    assert sorted(m.name for m in mine) == sorted(families)
+    assert evaluated["logged_models"].value == {m.name: m.model_id for m in mine}
+    for logged in mine:
+        assert logged.status.to_proto() == 2 and logged.model_type == "recommender"  # READY
+        assert {m.key for m in logged.metrics} >= {"ndcg", "novelty", "coverage"}
+        folder = mlflow_download(logged.artifact_location)
+        signature = Model.load(str(folder / "MLmodel")).signature
+        assert signature is not None and signature.inputs.input_names() == ["user_id", "k"]
+        assert (folder / "input_example.json").is_file()
+    registered = latest(dg.AssetKey("registered_model")).asset_materialization.metadata
+    version = registry.version(registered["version"].value)
+    chosen = client.get_logged_model(str(version.model_id))
+    assert chosen.source_run_id == version.run_id == registered["mlflow_run_id"].value
+    assert version.source == chosen.artifact_location and chosen.name == registered["family"].value
+    tags = client.get_model_version(settings.model_name, version.version).tags
+    assert tags["gbrec.evaluation_run"] == evaluated["mlflow_run_id"].value
+    assert json.loads(chosen.tags["mlflow.modelVersions"])[0]["version"] == version.version
+    assert registry.load(version.version).checksum == version.checksum  # the signed bundle
+    baseline = registry.version(BASELINE)
+    popularity = next(m for m in mine if m.name == "popularity")
+    assert baseline.model_id == popularity.model_id  # reused, not logged twice
+
+
+def mlflow_download(uri: str) -> Path:
+    import mlflow
+
+    return Path(mlflow.artifacts.download_artifacts(artifact_uri=uri))
+
+
+def _embedded_png(value: Any) -> bytes:
+    import base64
+
+    assert isinstance(value, dg.MarkdownMetadataValue)
+    prefix = "](data:image/png;base64,"
+    assert prefix in value.md_str and value.md_str.endswith(")")
+    return base64.b64decode(value.md_str.split(prefix, 1)[1][:-1])
+
+
+def test_evaluation_metadata_has_the_report_tables_and_plots(
+    built: tuple[Settings, Any, MaterializeOutcome],
+) -> None:
+    _, instance, _ = built
+    event = instance.get_latest_materialization_event(dg.AssetKey("model_evaluation"))
+    assert event is not None and event.asset_materialization is not None
+    metadata = event.asset_materialization.metadata
+    for name, header in {
+        "metrics": "| model ",
+        "beyond_accuracy": "novelty",
+        "segments": "new users (5 seed books)",
+        "significance": "p_value",
+    }.items():
+        assert isinstance(metadata[name], dg.MarkdownMetadataValue), name
+        assert header in metadata[name].md_str, name
+    assert "Q1 (" in metadata["segments"].md_str
+    for plot in ("recall_plot", "segment_plot", "difference_plot"):
+        assert _embedded_png(metadata[plot]).startswith(b"\x89PNG\r\n\x1a\n")
+    assert 0.0 <= metadata["runner_up_p_value"].value <= 1.0
+    assert "paired t-test p" in metadata["selection"].value
+
+
+def test_decision_record_carries_the_paired_p_value(
+    built: tuple[Settings, Any, MaterializeOutcome],
+) -> None:
+    from gbrec_core.access.audited import with_audit
+
+    settings, instance, _ = built
+    latest = instance.get_latest_materialization_event
+    evaluated = latest(dg.AssetKey("model_evaluation")).asset_materialization.metadata
+    registered = latest(dg.AssetKey("registered_model")).asset_materialization.metadata
+    registry = ModelRegistry(settings)
+    version = registry.client.get_model_version(settings.model_name, registered["version"].value)
+    tags = version.tags
+    runner_up = evaluated["runner_up_p_value"].value
+    assert float(tags["gbrec.selection.p_value"]) == pytest.approx(runner_up, rel=1e-5)
+    assert tags["gbrec.selection.runner_up"] in evaluated["metrics"].md_str
+    assert tags["gbrec.selection"] == evaluated["selection"].value
+    assert registered["promotion"].value.endswith(tags["gbrec.selection"])
+    assert registered["runner_up_p_value"].value == pytest.approx(runner_up, rel=1e-5)
+    page = with_audit(settings, lambda audit: audit.page(first=100, after=None))
+    delivered = [r for r in page.records if r.operation == "promoteChampion"]
+    assert delivered and "paired t-test p" in delivered[-1].result["reason"]
 
 
 def test_corrupt_ratings_fail_checks_and_keep_champion(
@@ -295,7 +414,7 @@ def test_rematerialising_unchanged_data_adds_no_baseline(
     registry = ModelRegistry(settings)
     baseline = registry.alias_version(BASELINE)
     before = {v.version for v in registry.versions()}
-    outcome = materialize_graph(settings, instance, "popularity_model+")
+    outcome = materialize_graph(settings, instance, "popularity_model++")
     assert outcome.success, outcome.failed_steps
     assert {"popularity_model", "registered_model", "baseline_model"} <= set(outcome.materialized)
     assert registry.alias_version(BASELINE) == baseline
@@ -310,16 +429,10 @@ def test_rematerialising_unchanged_data_adds_no_baseline(
 def test_recall_plot_is_markdown_with_the_png_inline(
     built: tuple[Settings, Any, MaterializeOutcome],
 ) -> None:
-    import base64
-
     _, instance, _ = built
     event = instance.get_latest_materialization_event(dg.AssetKey("model_evaluation"))
     assert event is not None and event.asset_materialization is not None
-    plot = event.asset_materialization.metadata["recall_plot"]
-    assert isinstance(plot, dg.MarkdownMetadataValue)
-    prefix = "](data:image/png;base64,"
-    assert prefix in plot.md_str and plot.md_str.endswith(")")
-    png = base64.b64decode(plot.md_str.split(prefix, 1)[1][:-1])
+    png = _embedded_png(event.asset_materialization.metadata["recall_plot"])
     assert png.startswith(b"\x89PNG\r\n\x1a\n") and len(png) < 200_000
 
 

@@ -76,9 +76,11 @@ def fresh_api(deployment: S3Deployment, tmp_path: Path) -> Iterator[Api]:
 
 
 def test_bundles_vectors_and_plots_land_in_the_bucket(deployment: S3Deployment) -> None:
-    run_id = ModelRegistry(deployment.writer).version(deployment.version).run_id
+    info = ModelRegistry(deployment.writer).version(deployment.version)
+    run_id = info.run_id
+    assert str(info.source).startswith(f"s3://{deployment.s3.bucket}/{PREFIX}/")
     keys = deployment.s3.keys(PREFIX)
-    bundle = f"{run_id}/artifacts/model/artifacts/bundle/"
+    bundle = f"models/{info.model_id}/artifacts/artifacts/bundle/"  # the LoggedModel's
     names = {key.split(bundle, 1)[1] for key in keys if bundle in key}
     assert {"bundle.json", "bundle.sig", "vectors.npz", "fallback.npz"} <= names
     assert any(key.endswith(f"{run_id}/artifacts/plots/calibration.png") for key in keys)
@@ -103,8 +105,9 @@ def test_bundle_edited_in_the_bucket_is_refused(deployment: S3Deployment, fresh_
     model = make_recommender("popularity").fit(ratings(seed=8))
     fp = {"sha256": "s3-tampered", "rows": 1, "users": 1, "books": 1}
     version = registry.register(registry.log_training_run(model, {"ndcg": 0.1}, {}, fp)).version
-    run_id = registry.version(version).run_id
-    key = next(k for k in deployment.s3.keys(PREFIX) if f"{run_id}/" in k and "bundle.json" in k)
+    model_id = registry.version(version).model_id
+    keys = deployment.s3.keys(PREFIX)
+    key = next(k for k in keys if f"/{model_id}/" in k and "bundle.json" in k)
     s3 = deployment.s3.client()
     manifest = json.loads(s3.get_object(Bucket=deployment.s3.bucket, Key=key)["Body"].read())
     manifest["model"] = "als"

@@ -34,9 +34,11 @@ def register(api: Api, seed: int) -> str:
 
 
 def stored_bundle(api: Api, version: str) -> Path:
-    run_id = ModelRegistry(api.settings).version(version).run_id
-    root = Path(urlparse(api.settings.artifact_root).path)
-    return next(root.glob(f"**/{run_id}/artifacts/model/artifacts/bundle"))
+    """The bundle in the file artifact root: under the version's logged model."""
+    source = ModelRegistry(api.settings).version(version).source
+    bundle = Path(urlparse(str(source)).path) / "artifacts" / "bundle"
+    assert bundle.is_relative_to(Path(urlparse(api.settings.artifact_root).path))
+    return bundle
 
 
 def flip_one_byte(bundle: Path) -> None:

@@ -114,9 +114,11 @@ def test_gate_mode_promotes_at_once(
 ) -> None:
     gate = delivery_settings.model_copy(update={"delivery": "gate"})
     start_delivery(gate, registry, experiments, log_model(0.30))
-    outcome = start_delivery(gate, registry, experiments, log_model(0.31))
+    evidence = "als chosen on ndcg@10 = 0.31; runner-up ease 0.29 (paired t-test p = 0.003)"
+    outcome = start_delivery(gate, registry, experiments, log_model(0.31), evidence=evidence)
     assert outcome.mode == "gate" and outcome.champion and outcome.experiment_id is None
     assert registry.champion_version() == "2" and experiments.find() == []
+    assert outcome.reason.startswith("ndcg 0.31 >= ") and outcome.reason.endswith(f"; {evidence}")
 
 
 def test_champion_cannot_be_challenger_and_experiment_mode_needs_redis(

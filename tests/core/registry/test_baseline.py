@@ -31,22 +31,20 @@ def test_baseline_registers_once_per_fingerprint_and_leaves_champion_alone(
     assert state == (second, first)
 
     model = make_recommender("popularity").fit(make_ratings(4))
-    made = register_baseline(
-        registry, model, metrics={"ndcg": 0.01}, params={}, fingerprint=fingerprint("aaa")
-    )
+
+    def logged(ndcg: float, sha: str) -> str:
+        return registry.log_training_run(model, {"ndcg": ndcg}, {}, fingerprint(sha))
+
+    made = register_baseline(registry, logged(0.01, "aaa"), fingerprint=fingerprint("aaa"))
     assert made.registered and made.previous_version is None
     assert registry.alias_version(BASELINE) == made.version
     count = len(registry.versions())
 
-    same = register_baseline(
-        registry, model, metrics={"ndcg": 0.01}, params={}, fingerprint=fingerprint("aaa")
-    )
+    same = register_baseline(registry, logged(0.01, "aaa"), fingerprint=fingerprint("aaa"))
     assert not same.registered and same.version == made.version
     assert len(registry.versions()) == count
 
-    moved = register_baseline(
-        registry, model, metrics={"ndcg": 0.02}, params={}, fingerprint=fingerprint("bbb")
-    )
+    moved = register_baseline(registry, logged(0.02, "bbb"), fingerprint=fingerprint("bbb"))
     assert moved.registered and moved.previous_version == made.version
     assert moved.version != made.version and len(registry.versions()) == count + 1
     aliases = {v.version: v.aliases for v in registry.versions()}

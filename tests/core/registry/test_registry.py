@@ -54,8 +54,46 @@ def test_training_run_records_params_metrics_lineage_and_plots(
     assert tags["gbrec.version"] and tags["gbrec.model"] == "popularity"
     listed = {a.path for a in registry.client.list_artifacts(run_id, "plots")}
     assert listed == {"plots/recall_curve.svg"}
-    bundle = {a.path for a in registry.client.list_artifacts(run_id, "model/artifacts/bundle")}
-    assert "model/artifacts/bundle/fallback.npz" in bundle
+    assert not registry.client.list_artifacts(run_id, "model")  # the model is a LoggedModel
+
+
+def test_the_model_is_a_logged_model_with_signature_and_input_example(
+    registry: ModelRegistry, make_ratings: Callable[[int], pd.DataFrame]
+) -> None:
+    from mlflow.models import Model
+
+    model = make_recommender("popularity").fit(make_ratings(8))
+    fp = {"sha256": "abc124", "rows": 900, "users": 60, "books": 120}
+    logged = registry.log_model_run(
+        model, {"ndcg": 0.25, "ild": float("nan")}, {"family": "popularity"}, fp,
+        tags={"gbrec.evaluation_run": "eval-1"}, run_name="popularity",
+    )  # fmt: skip
+    client = registry.client
+    run = client.get_run(logged.run_id)
+    assert run.info.run_name == "popularity" and run.data.metrics == {"ndcg": 0.25}
+    assert [o.model_id for o in run.outputs.model_outputs] == [logged.model_id]
+    found = client.search_logged_models([run.info.experiment_id])
+    assert logged.model_id in {m.model_id for m in found}
+    lm = client.get_logged_model(logged.model_id)
+    assert (lm.name, lm.status.to_proto(), lm.source_run_id) == ("popularity", 2, logged.run_id)
+    assert lm.model_type == "recommender" and lm.params["family"] == "popularity"
+    assert {m.key: m.value for m in lm.metrics} == {"ndcg": 0.25}
+    assert lm.tags["gbrec.checksum"] == logged.checksum == run.data.tags["gbrec.checksum"]
+    listed = {a.path for a in client.list_logged_model_artifacts(logged.model_id, "artifacts")}
+    assert "artifacts/bundle" in listed
+    folder = Path(mlflow.artifacts.download_artifacts(artifact_uri=lm.artifact_location))
+    mlmodel = Model.load(str(folder / "MLmodel"))
+    assert mlmodel.model_id == logged.model_id and mlmodel.run_id == logged.run_id
+    assert mlmodel.signature is not None
+    assert mlmodel.signature.inputs.input_names() == ["user_id", "k"]
+    assert mlmodel.signature.outputs.input_names() == ["user_id", "book_ids", "scores"]
+    assert mlmodel.load_input_example(str(folder))["user_id"].tolist() == [1, 2]
+    info = registry.register(logged.run_id)
+    assert info.model_id == logged.model_id and info.source == lm.artifact_location
+    version = client.get_model_version(registry.name, info.version)
+    assert version.tags["gbrec.evaluation_run"] == "eval-1"
+    linked = json.loads(client.get_logged_model(logged.model_id).tags["mlflow.modelVersions"])
+    assert linked == [{"name": registry.name, "version": info.version}]
 
 
 def test_gate_promote_and_rollback_walk_the_champion_history(
@@ -172,10 +210,10 @@ def test_bundle_manifest_is_verified_by_signature_before_it_is_parsed(
 
 def test_logged_model_stores_no_pickle(registry: ModelRegistry, log_model: LogModel) -> None:
     version, _ = log_model(12, 0.4)
-    run_id = registry.version(version).run_id
+    source = str(registry.version(version).source)
     folder = Path(
-        registry.client.download_artifacts(
-            str(run_id), "model", str(Path(registry.settings.resolved_home) / "dl")
+        mlflow.artifacts.download_artifacts(
+            artifact_uri=source, dst_path=str(Path(registry.settings.resolved_home) / "dl")
         )
     )
     names = [p.name for p in folder.rglob("*") if p.is_file()]

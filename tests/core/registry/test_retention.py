@@ -48,9 +48,13 @@ def _milvus(settings: Settings, version: str) -> None:
     index.close()
 
 
-def _run_dir(settings: Settings, registry: ModelRegistry, version: str) -> Path:
-    run = registry.client.get_run(str(registry.version(version).run_id))
-    return Path(urlparse(run.info.artifact_uri).path)
+def _model_dir(registry: ModelRegistry, version: str) -> Path:
+    """The folder of the version's logged model (its bundle)."""
+    return Path(urlparse(str(registry.version(version).source)).path)
+
+
+def _logged_model_exists(registry: ModelRegistry, model_id: str) -> bool:
+    return model_id in {m.model_id for m in registry.logged_models()}
 
 
 @pytest.mark.slow
@@ -62,9 +66,16 @@ def test_prune_removes_versions_artifacts_caches_indices_and_collections(
     )
     registry = ModelRegistry(settings)
     fp = {"sha256": "r", "rows": 1, "users": 1, "books": 1}
+    unregistered = make_recommender("popularity").fit(skewed_ratings(9))
+    old = registry.log_model_run(unregistered, {"ndcg": 0.1}, {}, fp)  # before v1
+    sibling = registry.log_model_run(  # evaluated beside v2, not registered
+        unregistered, {"ndcg": 0.1}, {}, fp, tags={"gbrec.evaluation_run": "eval-2"}
+    )
     for seed in range(1, 6):
         model = make_recommender("popularity").fit(skewed_ratings(seed))
-        registry.register(registry.log_training_run(model, {"ndcg": 0.1}, {}, fp))
+        tags = {"gbrec.evaluation_run": f"eval-{seed}"}
+        registry.register(registry.log_model_run(model, {"ndcg": 0.1}, {}, fp, tags=tags).run_id)
+    new = registry.log_model_run(unregistered, {"ndcg": 0.1}, {}, fp)  # after v5
     registry.promote("2", force=True)
     server = ModelServer(settings, registry)
     for version in ("1", "2", "3"):
@@ -73,7 +84,9 @@ def test_prune_removes_versions_artifacts_caches_indices_and_collections(
         (settings.index_dir / version / "faiss-flat").mkdir(parents=True)
     _milvus(settings, "3")
     _milvus(settings, "4")
-    run_dirs = {v: _run_dir(settings, registry, v) for v in ("1", "2", "3")}
+    model_dirs = {v: _model_dir(registry, v) for v in ("1", "2", "3")}
+    model_ids = {v: str(registry.version(v).model_id) for v in ("1", "2", "3")}
+    assert all(d.is_dir() for d in model_dirs.values())
     host = settings.model_copy(
         update={"home": tmp_path / "api-host", "mlflow_tracking_uri": settings.tracking_uri}
     )
@@ -83,7 +96,9 @@ def test_prune_removes_versions_artifacts_caches_indices_and_collections(
 
     preview = prune_versions(settings, registry, dry_run=True)
     assert [p.version for p in preview.pruned] == ["3", "1"]
+    assert preview.models == [old.model_id]
     assert [v.version for v in registry.versions()] == ["5", "4", "3", "2", "1"]
+    assert _logged_model_exists(registry, old.model_id)
 
     report = prune_versions(settings, registry)
     assert report.failures == [] and report.kept == ["5", "4", "2"]
@@ -91,8 +106,16 @@ def test_prune_removes_versions_artifacts_caches_indices_and_collections(
     removed = {p.version: p.removed for p in report.pruned}
     assert f"milvus collection {collection_name(settings.model_name, '3')}" in removed["3"]
     assert {"registry version", "disk-cache copy", "index folder"} <= set(removed["1"])
-    assert not run_dirs["1"].exists() and not run_dirs["3"].exists()
-    assert run_dirs["2"].exists() and server.disk.has("2") and not server.disk.has("3")
+    assert not model_dirs["1"].exists() and not model_dirs["3"].exists()
+    assert model_dirs["2"].exists() and server.disk.has("2") and not server.disk.has("3")
+    assert not _logged_model_exists(registry, model_ids["1"])
+    assert _logged_model_exists(registry, model_ids["2"])
+    # The unregistered model older than every kept version went; its run stays.
+    assert report.models == [old.model_id] and not _logged_model_exists(registry, old.model_id)
+    assert registry.client.get_run(old.run_id).data.metrics["ndcg"] == 0.1
+    assert _logged_model_exists(registry, sibling.model_id)  # beside kept v2
+    assert _logged_model_exists(registry, new.model_id)  # newer than the oldest kept
+    assert registry.load("2").checksum == registry.version("2").checksum
     assert sorted(p.name for p in settings.index_dir.iterdir()) == ["2", "4"]
     pruned_run = registry.client.get_run(str(report.pruned[0].run_id))
     assert PRUNED_TAG in pruned_run.data.tags and pruned_run.data.metrics["ndcg"] == 0.1
@@ -102,7 +125,8 @@ def test_prune_removes_versions_artifacts_caches_indices_and_collections(
     client = MilvusClient(uri=settings.resolved_milvus_uri)
     assert set(client.list_collections()) == {collection_name(settings.model_name, "4")}
     client.close()
-    assert prune_versions(settings, registry).pruned == []
+    again = prune_versions(settings, registry)
+    assert again.pruned == [] and again.models == []
 
     # On the API host, `gbrec prune` clears its copies of the versions pruned above.
     env = {
