@@ -18,6 +18,7 @@ import os
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -116,9 +117,9 @@ def _search_of(index: VectorIndex) -> Search:
     return lambda v: index.search(v, 10)
 
 
-def build_params(args: argparse.Namespace) -> dict[str, object]:
+def build_params(args: argparse.Namespace) -> dict[str, Any]:
     """``--build-params`` JSON with ``--m`` / ``--ef-construction`` on top."""
-    params: dict[str, object] = json.loads(args.build_params or "{}")
+    params: dict[str, Any] = json.loads(args.build_params or "{}")
     if args.m is not None:
         params["m"] = args.m
     if args.ef_construction is not None:
