@@ -2,6 +2,7 @@
 
     python benchmarks/index.py [--sizes 10000,1000000] [--shards 1,4] [--kinds ...] [--quick]
     python benchmarks/index.py --target-recall 0.97 [--sizes 1000000] [--kinds faiss-hnsw]
+        [--ef-construction 200] [--m 16] [--cache DIR]
 
 With ``--target-recall`` it benchmarks self-tuning instead (see ``tuned.py``): the
 parameter the build chose, the recall it measured, recall on held-out queries, and
@@ -109,6 +110,10 @@ def main() -> None:
     parser.add_argument("--cache", help="with --target-recall: keep built indices here")
     parser.add_argument(
         "--build-params", help='with --target-recall: e.g. {"ef_construction": 200}'
+    )
+    parser.add_argument("--m", type=int, help="with --target-recall: HNSW M")
+    parser.add_argument(
+        "--ef-construction", type=int, help="with --target-recall: HNSW ef_construction"
     )
     args = parser.parse_args()
     if args.target_recall is not None:
