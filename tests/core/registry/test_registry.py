@@ -208,6 +208,28 @@ def test_bundle_manifest_is_verified_by_signature_before_it_is_parsed(
         read_bundle(tmp_path / "b", signer)
 
 
+def test_a_version_registered_before_logged_models_still_loads(
+    registry: ModelRegistry, make_ratings: Callable[[int], pd.DataFrame], tmp_path: Path
+) -> None:
+    """The layout earlier gbrec wrote: the pyfunc under the run's ``model/`` folder, the
+    version's source that folder, no logged model."""
+    from gbrec_core.registry.logged_model import save_pyfunc
+
+    model = make_recommender("popularity").fit(make_ratings(13))
+    checksum = write_bundle(model, tmp_path / "bundle", registry.signer)
+    pyfunc = save_pyfunc(tmp_path / "bundle", tmp_path / "model")
+    client = registry.client
+    experiment = client.get_experiment_by_name(registry.settings.mlflow_experiment)
+    run = client.create_run(experiment.experiment_id)
+    client.log_artifacts(run.info.run_id, str(pyfunc), artifact_path="model")
+    client.set_tag(run.info.run_id, "gbrec.checksum", checksum)
+    client.set_terminated(run.info.run_id)
+    info = registry.register(run.info.run_id)  # no gbrec.model_id tag: the run folder
+    assert info.model_id is None and info.source == f"{run.info.artifact_uri}/model"
+    loaded = registry.load(info.version)
+    assert loaded.checksum == checksum and loaded.model_name == "popularity"
+
+
 def test_logged_model_stores_no_pickle(registry: ModelRegistry, log_model: LogModel) -> None:
     version, _ = log_model(12, 0.4)
     source = str(registry.version(version).source)
