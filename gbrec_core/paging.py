@@ -62,6 +62,21 @@ def load_page(
     return list(islice(_present(loaded), None if first is None else page_size(first)))
 
 
+def with_next(
+    fetch: Callable[[int, str | None], list[T]],
+    key: Callable[[T], str],
+    *,
+    first: int | None,
+    after: str | None,
+) -> tuple[list[T], bool]:
+    """A page of ``fetch(size, after)`` (an API page: ``first`` checked, default
+    :data:`DEFAULT_PAGE`) and whether more items follow, asked as a one-item page after
+    the last one (so a filtering ``fetch`` answers it right)."""
+    size = page_size(first)
+    items = fetch(size, after)
+    return items, len(items) == size and bool(fetch(1, key(items[-1])))
+
+
 def _present(items: Iterable[T | None]) -> Iterator[T]:
     return (item for item in items if item is not None)
 

@@ -8,6 +8,7 @@ import strawberry
 from strawberry.scalars import JSON
 
 from gbrec_core.access import AuditPage, AuditRecord
+from gbrec_graphql.connections import PageInfo
 
 
 @strawberry.type(
@@ -45,10 +46,17 @@ class AuditEntry:
 class AuditLogPage:
     entries: list[AuditEntry]
     next_cursor: str | None = strawberry.field(description="Pass as `after` for the next page.")
+    page_info: PageInfo = strawberry.field(
+        description="The same page as a Relay pageInfo (endCursor = the last entry's id)."
+    )
 
     @classmethod
     def from_domain(cls, page: AuditPage) -> AuditLogPage:
         return cls(
             entries=[AuditEntry.from_domain(r) for r in page.records],
             next_cursor=page.next_cursor,
+            page_info=PageInfo(
+                has_next_page=page.next_cursor is not None,
+                end_cursor=page.records[-1].id if page.records else None,
+            ),
         )

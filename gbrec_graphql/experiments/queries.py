@@ -9,7 +9,8 @@ import strawberry
 from gbrec_core.delivery.status import delivery_status
 from gbrec_core.errors import NotFoundError
 from gbrec_core.experiments import types as core
-from gbrec_core.paging import page_size
+from gbrec_core.paging import page_size, with_next
+from gbrec_graphql.connections import Connection, connection
 from gbrec_graphql.context import Info
 from gbrec_graphql.experiments.delivery import DeliveryStatus
 from gbrec_graphql.experiments.types import Experiment, ExperimentStatus
@@ -40,6 +41,29 @@ class ExperimentQueries:
         service = info.context.services.experiments
         page = await asyncio.to_thread(service.find, wanted, first=page_size(first), after=after)
         return [Experiment.from_domain(e) for e in page]
+
+    @field(
+        description="`experiments` as a Relay connection: edges with cursors, nodes and "
+        "pageInfo (`first` 50 by default, at most 500; `after` = an endCursor)."
+    )
+    async def experiments_connection(
+        self,
+        info: Info,
+        status: ExperimentStatus | None = None,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> Connection[Experiment]:
+        await info.context.check_read()
+        wanted = core.ExperimentStatus(status) if status is not None else None
+        service = info.context.services.experiments
+
+        def fetch(size: int, cursor: str | None) -> list[core.Experiment]:
+            return service.find(wanted, first=size, after=cursor)
+
+        page, more = await asyncio.to_thread(
+            with_next, fetch, lambda e: e.id, first=first, after=after
+        )
+        return connection([Experiment.from_domain(e) for e in page], lambda e: e.id, more)
 
     @field(
         description="Model delivery: champion and challenger versions (registry aliases), "

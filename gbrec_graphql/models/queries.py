@@ -6,7 +6,9 @@ import asyncio
 
 import strawberry
 
-from gbrec_core.paging import page_size
+from gbrec_core.paging import page_size, with_next
+from gbrec_core.registry import ModelVersionInfo
+from gbrec_graphql.connections import Connection, connection
 from gbrec_graphql.context import Info
 from gbrec_graphql.fields import field
 from gbrec_graphql.models.types import ModelVersion
@@ -23,6 +25,25 @@ class ModelQueries:
         registry = info.context.services.registry
         page = await asyncio.to_thread(registry.versions, first=page_size(first), after=after)
         return [ModelVersion.from_domain(v) for v in page]
+
+    @field(
+        description="`modelVersions` as a Relay connection: edges with cursors, nodes and "
+        "pageInfo (`first` 50 by default, at most 500; `after` = an endCursor)."
+    )
+    async def model_versions_connection(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> Connection[ModelVersion]:
+        await info.context.check_read()
+        registry = info.context.services.registry
+
+        def fetch(size: int, cursor: str | None) -> list[ModelVersionInfo]:
+            return registry.versions(first=size, after=cursor)
+
+        page, more = await asyncio.to_thread(
+            with_next, fetch, lambda v: v.version, first=first, after=after
+        )
+        versions = [ModelVersion.from_domain(v) for v in page]
+        return connection(versions, lambda v: v.version, more)
 
     @field(description="The version this API process serves right now.")
     async def serving_model(self, info: Info) -> ModelVersion:

@@ -9,16 +9,7 @@ import strawberry
 from gbrec_core.serving.pages import encode_cursor
 from gbrec_core.serving.service import RecommendationList, RecommendationService
 from gbrec_graphql.books.types import MAX_BECAUSE, BookViews, ScoredBook, scored_books
-
-
-@strawberry.type(description="Where a page of a ranked list ends.")
-class PageInfo:
-    has_next_page: bool = strawberry.field(
-        description="True when more ranked books follow, within the ranked depth."
-    )
-    end_cursor: str | None = strawberry.field(
-        description="Pass as `after` for the next page; null for an empty page."
-    )
+from gbrec_graphql.connections import PageInfo
 
 
 class Reasons:

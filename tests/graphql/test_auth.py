@@ -96,10 +96,12 @@ def test_audit_log_records_admin_mutations_and_pages(api: Api) -> None:
     api.gql(ADMIN_MUTATIONS["advanceExperiment"], key="admin")
     query = (
         "query($after: String) { auditLog(first: 1, after: $after) "
-        "{ entries { id phase ref keyId operation arguments result ok at } nextCursor } }"
+        "{ entries { id phase ref keyId operation arguments result ok at } nextCursor "
+        "pageInfo { hasNextPage endCursor } } }"
     )
     first = api.gql(query, key="admin")["data"]["auditLog"]
     outcome = first["entries"][0]
+    assert first["pageInfo"] == {"hasNextPage": True, "endCursor": outcome["id"]}
     assert (outcome["phase"], outcome["operation"]) == ("outcome", "advanceExperiment")
     assert outcome["ok"] is False and outcome["result"]["error"] == "NOT_FOUND"
     assert outcome["keyId"] == split_key(api.keys["admin"])

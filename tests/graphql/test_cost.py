@@ -30,6 +30,12 @@ def cost_of(query: str) -> int:
         ("query($n: Int!) { recommendations(userId: 1, limit: $n) { items { rank } } }", 501),
         ("{ experiments { id variants { name } } }", 50 * (1 + 10)),
         ("{ experiments(first: 2) { id } }", 2),
+        (
+            "{ experimentsConnection(first: 3) { edges { node { id } } nodes { id } "
+            "pageInfo { hasNextPage } } }",
+            1 + 3 * 2 + 3 + 1,
+        ),
+        ("{ modelVersionsConnection { nodes { version } } }", 1 + 50),
         ('{ experiment(id: "x") { history(limit: 2000) { computedAt } } }', 1 + 2000),
         (
             "fragment F on Recommendations { items { rank } } "

@@ -88,3 +88,28 @@ def test_targeting_must_be_a_json_object(api: Api) -> None:
     assert ok["data"]["createExperiment"]["id"] == "api-target"
     routed = api.gql(ROUTED, {"u": 5, "e": "api-target"})["data"]["recommendations"]
     assert routed["experimentId"] is None  # user 5 has no country attribute: not targeted
+
+
+PAGE = """query($after: String) { experimentsConnection(first: 2, after: $after) {
+  edges { cursor node { id } } nodes { id } pageInfo { hasNextPage endCursor } } }"""
+
+
+def test_experiments_connection_walks_the_same_list_relay_style(api: Api) -> None:
+    for n in range(5):
+        api.gql(CREATE, {"input": spec(f"api-page-{n}")}, key="admin")
+    listed = [e["id"] for e in api.gql("{ experiments(first: 500) { id } }")["data"]["experiments"]]
+    walked, after, pages = [], None, 0
+    while True:
+        page = api.gql(PAGE, {"after": after})["data"]["experimentsConnection"]
+        assert [e["node"] for e in page["edges"]] == page["nodes"]
+        assert [e["cursor"] for e in page["edges"]] == [n["id"] for n in page["nodes"]]
+        walked += [n["id"] for n in page["nodes"]]
+        pages += 1
+        info = page["pageInfo"]
+        assert info["endCursor"] == (walked[-1] if page["nodes"] else None)
+        if not info["hasNextPage"]:
+            break
+        after = info["endCursor"]
+    assert walked == listed and len(listed) >= 5 and pages == -(-len(listed) // 2)
+    bad = api.gql('{ experimentsConnection(after: "nope") { nodes { id } } }')
+    assert bad["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"

@@ -99,6 +99,25 @@ def test_model_versions_serving_model_and_paging(api: Api) -> None:
     assert bad["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
 
 
+CONNECTION = """query($after: String) { modelVersionsConnection(first: 1, after: $after) {
+  edges { cursor node { version } } nodes { version } pageInfo { hasNextPage endCursor } } }"""
+
+
+def test_model_versions_connection_pages_relay_style(api: Api) -> None:
+    listed = [
+        v["version"] for v in api.gql("{ modelVersions { version } }")["data"]["modelVersions"]
+    ]
+    walked, after = [], None
+    for _ in listed:
+        page = api.gql(CONNECTION, {"after": after})["data"]["modelVersionsConnection"]
+        assert [e["node"] for e in page["edges"]] == page["nodes"]
+        walked += [e["cursor"] for e in page["edges"]]
+        after = page["pageInfo"]["endCursor"]
+        assert after == walked[-1]
+        assert page["pageInfo"]["hasNextPage"] is (len(walked) < len(listed))
+    assert walked == listed
+
+
 def test_health_readiness_and_metrics(api: Api) -> None:
     assert api.client.get("/healthz").json() == {"status": "ok"}
     assert api.client.get("/dashboard").status_code == 200
