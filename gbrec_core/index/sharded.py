@@ -209,6 +209,7 @@ class ShardedIndex(VectorIndex):
             "shards": len(self.shards),
             "shard_sizes": [len(s) for s in self.shards],
             "bytes": sum(s.nbytes() for s in self.shards),
+            "huge_page_bytes": sum(s.huge_page_bytes for s in self.shards),
             "params": dataclasses.asdict(self.config),
             "healthy": True,
             **({"meta": self.meta} if self.meta else {}),

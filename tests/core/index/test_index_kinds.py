@@ -42,6 +42,27 @@ class TestFaissHNSW(IndexContract):
     kind = "faiss-hnsw"
 
 
+class TestFaissHNSWSQ8(IndexContract):
+    """The graph walked on 8-bit codes, candidates re-ranked on the float vectors."""
+
+    kind = "faiss-hnsw"
+
+    @pytest.fixture(autouse=True)
+    def _sq8(self, _setup: None) -> None:
+        self.extra = {"storage": "sq8"}
+
+    def test_scores_and_stored_vectors_are_exact(self) -> None:
+        index = self.filled()
+        ids, scores = index.search(self.queries, 10)
+        by_id = dict(zip(self.ids.tolist(), self.vectors, strict=True))
+        rows = zip(ids, self.queries, strict=True)
+        expected = np.array([[by_id[i] @ q for i in row] for row, q in rows])
+        np.testing.assert_allclose(scores, expected, rtol=1e-5)
+        stored_ids, stored = index.stored_vectors()  # type: ignore[attr-defined]
+        order, expected_order = np.argsort(stored_ids), np.argsort(self.ids)
+        np.testing.assert_array_equal(stored[order], self.vectors[expected_order])
+
+
 class TestHnswlib(IndexContract):
     kind = "hnsw"
 
@@ -77,7 +98,27 @@ def test_unknown_kind_and_params_are_rejected() -> None:
         make_index("annoy", DIM)
     with pytest.raises(InvalidInputError, match="ef_search"):
         make_index("faiss-hnsw", DIM, efsearch=10)
+    with pytest.raises(InvalidInputError, match="storage must be"):
+        make_index("faiss-hnsw", DIM, storage="pq")
+    with pytest.raises(InvalidInputError, match="refine_factor"):
+        make_index("faiss-hnsw", DIM, storage="sq8", refine_factor=0)
 
 
 def test_recall_helper_counts_overlap() -> None:
     assert recall_at(np.array([[1, 2, -1]]), np.array([[2, 3, 4]])) == pytest.approx(1 / 3)
+
+
+def test_huge_finite_queries_are_accepted_and_non_finite_ones_refused() -> None:
+    """The finite check's fast path (a sum of squares) overflows on huge entries; the
+    entry-wise fallback must then accept them."""
+    from gbrec_core.errors import InvalidInputError
+
+    index = make_index("exact", DIM)
+    index.add(np.arange(20, dtype=np.int64), np.eye(20, DIM, dtype=np.float32))
+    huge = np.full((1, DIM), 1e30, dtype=np.float32)
+    assert index.search(huge, 5)[0].shape == (1, 5)
+    for bad in (np.inf, -np.inf, np.nan):
+        query = huge.copy()
+        query[0, 3] = bad
+        with pytest.raises(InvalidInputError, match="NaN or infinite"):
+            index.search(query, 5)
