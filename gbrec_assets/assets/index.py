@@ -108,6 +108,7 @@ def build_vector_index_asset(settings: Settings) -> dg.AssetsDefinition:
             meta={"model_version": emb.version, "source": emb.source},
             signer=Signer(signing_key(settings)),
             target_recall=settings.index_target_recall,
+            params={kind: settings.index_params(kind) for kind in INDEX_KINDS},
         )
         tuned = {key: s["tuning"] for key, s in built.stats.items() if s.get("tuning")}
         return dg.MaterializeResult(

@@ -45,6 +45,7 @@ def build_version_shards(
     meta: Mapping[str, Any],
     signer: Signer | None = None,
     target_recall: float | None = None,
+    params: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> VersionShards:
     """Write the embeddings and every ``kinds`` index of each shard in ``shard_ids``.
 
@@ -53,7 +54,8 @@ def build_version_shards(
     in every manifest together with the set fingerprint. ``InvalidInputError`` when a
     shard id is outside ``[0, shards)`` or the ids and vectors do not match.
     ``signer`` signs every manifest; ``target_recall`` tunes each approximate shard
-    (``stats`` then carries its ``tuning``).
+    (``stats`` then carries its ``tuning``); ``params`` maps a kind to its build
+    parameters (e.g. ``{"faiss-hnsw": {"storage": "sq8"}}``).
     """
     root = Path(root)
     fp = fingerprint(book_ids, vectors)
@@ -82,6 +84,7 @@ def build_version_shards(
                     meta=stamped,
                     signer=signer,
                     target_recall=target_recall,
+                    **(params or {}).get(kind, {}),
                 )
             )
     return VersionShards(fingerprint=fp, stats=stats)
@@ -98,6 +101,7 @@ def _build_kind(
     meta: Mapping[str, Any],
     signer: Signer | None,
     target_recall: float | None,
+    **params: Any,
 ) -> dict[str, Any]:
     """Build and save one shard of one kind; its stats, with the index closed."""
     index = build_shard(
@@ -110,6 +114,7 @@ def _build_kind(
         meta=meta,
         signer=signer,
         target_recall=target_recall,
+        **params,
     )
     try:
         return index.stats()

@@ -115,6 +115,7 @@ class IndexFiles:
             meta=meta,
             signer=self.signer,
             target_recall=self.settings.index_target_recall,
+            **self.settings.index_params(self.settings.index_kind),
         )
 
     def shard_count(self, version: str) -> int:

@@ -74,3 +74,26 @@ def test_shard_outside_the_set_is_refused(
 ) -> None:
     with pytest.raises(InvalidInputError, match="shard must be in"):
         _build(tmp_path, data, [SHARDS])
+
+
+def test_per_kind_build_params_reach_only_their_kind(
+    tmp_path: Path, data: tuple[np.ndarray, np.ndarray]
+) -> None:
+    """GBREC_INDEX_STORAGE=sq8 arrives as params for faiss-hnsw; other kinds get none."""
+    from gbrec_core.settings import Settings
+
+    ids, vectors = data
+    settings = Settings(index_storage="sq8")  # type: ignore[call-arg]
+    kinds = ("faiss-hnsw", "exact")
+    built = build_version_shards(
+        tmp_path,
+        ids,
+        vectors,
+        shards=SHARDS,
+        shard_ids=[0],
+        kinds=kinds,
+        meta=META,
+        params={kind: settings.index_params(kind) for kind in kinds},
+    )
+    assert built.stats["faiss-hnsw/shard-0"]["params"]["storage"] == "sq8"
+    assert "storage" not in built.stats["exact/shard-0"]["params"]
