@@ -32,16 +32,19 @@ REFUSED: Counter[str] = Counter()
 def advise(address: int, nbytes: int) -> int:
     """Back ``[address, address + nbytes)`` with huge pages where the platform allows.
 
-    Returns the bytes advised (0 when the range holds no whole huge page, or the
-    platform has no ``madvise``)."""
+    Returns the bytes advised: 0 when the range holds no whole huge page, the
+    platform has no ``madvise`` or refuses ``MADV_HUGEPAGE``. A refused collapse still
+    counts (the kernel's ``khugepaged`` collapses advised ranges later)."""
     start = -(-address // HUGE_PAGE) * HUGE_PAGE
     end = (address + nbytes) // HUGE_PAGE * HUGE_PAGE
     madvise = _madvise()
     if end <= start or madvise is None:
         return 0
-    for name, flag in (("MADV_HUGEPAGE", MADV_HUGEPAGE), ("MADV_COLLAPSE", MADV_COLLAPSE)):
-        if madvise(start, end - start, flag) != 0:
-            _refused(name, ctypes.get_errno())
+    if madvise(start, end - start, MADV_HUGEPAGE) != 0:
+        _refused("MADV_HUGEPAGE", ctypes.get_errno())
+        return 0
+    if madvise(start, end - start, MADV_COLLAPSE) != 0:
+        _refused("MADV_COLLAPSE", ctypes.get_errno())
     return end - start
 
 
