@@ -138,6 +138,17 @@ def start_server(data_dir: Path, port: int) -> subprocess.Popen[bytes]:
     raise AssertionError("the Milvus Lite server did not start")
 
 
+def stop(process: subprocess.Popen[bytes]) -> None:
+    """SIGTERM, then SIGKILL if the server is still draining its gRPC clients after 10 s
+    (it took over 30 s once on a loaded machine)."""
+    process.terminate()
+    try:
+        process.wait(10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(30)
+
+
 @pytest.mark.slow
 def test_milvus_server_collection_is_served_and_a_stopped_server_is_survived(
     tmp_path: Path, catalogue_dir: Path
@@ -155,8 +166,7 @@ def test_milvus_server_collection_is_served_and_a_stopped_server_is_survived(
             shared = make_index("milvus", 8, **version_params(api.settings.resolved_milvus_uri, 1))
             assert len(shared) == len(load_embeddings(api.settings.index_dir / "1" / "embeddings"))
             shared.close()
-            server.terminate()
-            server.wait(30)
+            stop(server)
             assert agreement(api) >= 0.95
             down = status(api)
             assert down["state"] == "degraded" and down["backendFallbacks"] >= len(BOOKS)
