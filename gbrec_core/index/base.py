@@ -111,7 +111,7 @@ class VectorIndex(ABC):
         if k < 1:
             raise InvalidInputError(f"k must be >= 1, got {k}")
         drops = _normalise_exclude(exclude, q.shape[0])
-        extra = max((d.shape[0] for d in drops), default=0) if drops else 0
+        extra = max((d.shape[0] for d in drops), default=0)
         fetch = min(k + extra, len(self))
         if fetch == 0:
             ids, scores = _padded(q.shape[0], k)
