@@ -12,12 +12,13 @@ Why not ``mlflow.pyfunc.log_model(name=...)``: ``mlflow.models.Model.log`` (MLfl
 (``MlflowClient(_resolve_tracking_uri())``) and its run from the process-global active
 run, which gbrec never sets: concurrent steps of one process, and registries with
 different URIs in one process (tests, the API beside the pipeline), would log into each
-other. :func:`log_logged_model` therefore performs ``Model.log``'s steps through an
-explicit ``MlflowClient``: ``create_logged_model(source_run_id=...)``, ``save_model``
-with an ``mlflow.models.Model`` carrying the model id, ``log_model_artifacts``,
-``log_outputs`` (the run -> model link) and ``finalize_logged_model`` (READY, or
-FAILED when a step raised). What it skips: serving-input validation, which would load
-the model (verifying the bundle with this process's key) only to predict the example.
+other. This module and ``tracking.log_run`` therefore perform ``Model.log``'s steps
+through an explicit ``MlflowClient``: ``create_logged_model(source_run_id=...)``,
+``save_model`` with an ``mlflow.models.Model`` carrying the model id,
+``log_model_artifacts``, ``log_outputs`` (the run -> model link) and
+``finalize_logged_model`` (READY, or FAILED when any step of the run raised). What
+it skips: serving-input validation, which would load the model (verifying the bundle
+with this process's key) only to predict the example.
 """
 
 from __future__ import annotations
@@ -97,21 +98,17 @@ def create_logged_model(
 def log_logged_model(
     client: MlflowClient, run_id: str, logged: LoggedModel, model: Recommender, signer: Signer
 ) -> str:
-    """Write ``model``'s signed bundle as the pyfunc model of ``logged``, link it to the
-    run and mark it READY (FAILED, re-raised, on error); returns the bundle checksum."""
+    """Write ``model``'s signed bundle as the pyfunc model of ``logged`` and link it to
+    the run; returns the bundle checksum. The caller, which owns the run, finalises
+    the model (READY, or FAILED when any step of the run broke off)."""
     from mlflow.entities import LoggedModelOutput
 
-    try:
-        with tempfile.TemporaryDirectory(prefix="gbrec-model-") as tmp:
-            bundle_dir = Path(tmp) / "bundle"
-            checksum = write_bundle(model, bundle_dir, signer)
-            local = save_pyfunc(bundle_dir, Path(tmp) / "model", _mlflow_model(run_id, logged))
-            client.log_model_artifacts(logged.model_id, str(local))
-        client.log_outputs(run_id, [LoggedModelOutput(logged.model_id, step=0)])
-    except BaseException:
-        client.finalize_logged_model(logged.model_id, "FAILED")
-        raise
-    client.finalize_logged_model(logged.model_id, "READY")
+    with tempfile.TemporaryDirectory(prefix="gbrec-model-") as tmp:
+        bundle_dir = Path(tmp) / "bundle"
+        checksum = write_bundle(model, bundle_dir, signer)
+        local = save_pyfunc(bundle_dir, Path(tmp) / "model", _mlflow_model(run_id, logged))
+        client.log_model_artifacts(logged.model_id, str(local))
+    client.log_outputs(run_id, [LoggedModelOutput(logged.model_id, step=0)])
     return checksum
 
 

@@ -36,7 +36,7 @@ from gbrec_core.settings import Settings
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
-    from mlflow.entities import Metric
+    from mlflow.entities import LoggedModel, Metric
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +80,7 @@ def log_run(
         run_tags[LINEAGE_TAG] = lineage_tag
     name = run_name or f"{model.name}-{int(time.time())}"
     run_id: str = client.create_run(experiment_id, run_name=name).info.run_id
+    logged: LoggedModel | None = None
     try:
         all_params = {**flat_params("model.", model.config_dict()), **flat_params("", params)}
         logged = create_logged_model(
@@ -97,15 +98,18 @@ def log_run(
         client.set_tag(run_id, CHECKSUM_TAG, checksum)
         client.set_logged_model_tags(logged.model_id, {CHECKSUM_TAG: checksum})
     except BaseException:
+        if logged is not None:  # a model left PENDING would look like one still uploading
+            client.finalize_logged_model(logged.model_id, "FAILED")
         client.set_terminated(run_id, status="FAILED")
         raise
+    client.finalize_logged_model(logged.model_id, "READY")
     client.set_terminated(run_id, status="FINISHED")
     log.info("logged training run %s (%s, model %s)", run_id, model.name, logged.model_id)
     return LoggedRun(run_id, logged.model_id, checksum)
 
 
-def _metrics(metrics: Mapping[str, float], model_id: str) -> list[Metric]:
-    """Run metrics that the LoggedModel also shows (``model_id`` links them)."""
+def _metrics(metrics: Mapping[str, float], model_id: str | None = None) -> list[Metric]:
+    """The finite ``metrics`` as MLflow metrics (``model_id`` links them to a LoggedModel)."""
     from mlflow.entities import Metric
 
     now = int(time.time() * 1000)
@@ -162,19 +166,12 @@ def log_metrics_run(
 
     The run is marked FAILED (and the error re-raised) when any write fails.
     """
-    from mlflow.entities import Metric, RunTag
+    from mlflow.entities import RunTag
 
     run_id: str = client.create_run(experiment_id, tags=dict(tags)).info.run_id
     try:
-        now = int(time.time() * 1000)
         client.log_batch(
-            run_id,
-            metrics=[
-                Metric(metric_name(k), float(v), now, 0)
-                for k, v in metrics.items()
-                if math.isfinite(v)
-            ],
-            tags=[RunTag(k, v) for k, v in tags.items()],
+            run_id, metrics=_metrics(metrics), tags=[RunTag(k, v) for k, v in tags.items()]
         )
         for folder, paths in (artifacts or {}).items():
             for path in paths:

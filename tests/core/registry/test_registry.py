@@ -96,6 +96,26 @@ def test_the_model_is_a_logged_model_with_signature_and_input_example(
     assert linked == [{"name": registry.name, "version": info.version}]
 
 
+def test_a_run_that_breaks_off_fails_its_logged_model_too(
+    registry: ModelRegistry, tmp_path: Path, make_ratings: Callable[[int], pd.DataFrame]
+) -> None:
+    """A step after the LoggedModel exists (here a plot upload) fails the run and the
+    model: none is left PENDING as if still uploading."""
+    model = make_recommender("popularity").fit(make_ratings(9))
+    fp = {"sha256": "abc125", "rows": 900, "users": 60, "books": 120}
+    with pytest.raises(UnavailableError, match=r"missing\.svg"):
+        registry.log_model_run(
+            model, {"ndcg": 0.1}, {}, fp, plots=[tmp_path / "missing.svg"], run_name="broken"
+        )
+    (run,) = registry.client.search_runs(
+        [registry.client.get_experiment_by_name(registry.settings.mlflow_experiment).experiment_id],
+        filter_string="attributes.run_name = 'broken'",
+    )
+    assert run.info.status == "FAILED"
+    (logged,) = [m for m in registry.logged_models() if m.source_run_id == run.info.run_id]
+    assert logged.status.to_proto() == 3  # LoggedModelStatus.FAILED
+
+
 def test_gate_promote_and_rollback_walk_the_champion_history(
     registry: ModelRegistry, log_model: LogModel
 ) -> None:
