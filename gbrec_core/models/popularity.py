@@ -70,7 +70,8 @@ class PopularityRecommender(Recommender):
         if self.config.half_life is None:
             return
         times = rating_times(ratings)
-        self.span = np.array([times.min(initial=0.0), times.max(initial=0.0)], dtype=np.float64)
+        ends = (times.min(), times.max()) if times.size else (0.0, 0.0)
+        self.span = np.array(ends, dtype=np.float64)
         columns = self.items.index_of(ratings["book_id"].to_numpy())
         counts = np.zeros((self.config.buckets, len(self.items)), dtype=np.float64)
         np.add.at(counts, (self._bucket(times), columns), 1.0)
@@ -87,18 +88,26 @@ class PopularityRecommender(Recommender):
         return slices
 
     def _score_known(self, user_idx: np.ndarray) -> np.ndarray:
+        if not self.needs_times:  # one list for every reader: no history to slice
+            return self._lists(user_idx.shape[0], None)
         assert self.seen is not None
         return self._score_history(self.seen[user_idx], self.times_of(user_idx))
 
     def _score_history(self, history: sp.csr_matrix, times: np.ndarray | None) -> np.ndarray:
         """The same list for every reader, unless anchored at each reader's latest rating
         (readers without times, e.g. seed books, are anchored at the end)."""
+        if not self.needs_times or times is None:
+            return self._lists(history.shape[0], None)
+        return self._lists(history.shape[0], row_latest(history, times))
+
+    def _lists(self, n: int, latest: np.ndarray | None) -> np.ndarray:
+        """``n`` score rows: the trend at each reader's ``latest`` time (the end where it
+        is unknown or None), or plain popularity without a half-life."""
         assert self.popularity is not None
         if self.trend is None:
-            return np.tile(self.popularity, (history.shape[0], 1))
-        slices = np.full(history.shape[0], self.config.buckets - 1, dtype=np.int64)
-        if self.config.anchor == "user" and times is not None:
-            latest = row_latest(history, times)
+            return np.tile(self.popularity, (n, 1))
+        slices = np.full(n, self.config.buckets - 1, dtype=np.int64)
+        if latest is not None:
             known = np.isfinite(latest)
             slices[known] = self._bucket(latest[known])
         scores: np.ndarray = self.trend[slices]

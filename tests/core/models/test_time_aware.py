@@ -125,13 +125,17 @@ def test_known_users_score_as_their_timed_history_and_explanations_add_up(family
     assert terms.sum() == pytest.approx(float(direct[column]), rel=1e-3, abs=1e-4)
 
 
-def test_recent_popularity_ranks_newly_popular_books_higher() -> None:
+@pytest.mark.parametrize("clock", ["row order", "epoch seconds"])
+def test_recent_popularity_ranks_newly_popular_books_higher(clock: str) -> None:
     """Book 1 was the hit of the first half, book 2 of the second; book 1 has more
     ratings overall (book 3: a few early ones). Decayed from the end, book 2 leads;
-    anchored at an early reader, book 1 does."""
+    anchored at an early reader, book 1 does. A ``time`` column far from zero (epoch
+    seconds) must decay the same as row numbers."""
     early = [(u, 1, 5) for u in range(1, 41)] + [(u, 3, 4) for u in range(1, 11)]
     late = [(u, 2, 5) for u in range(41, 71)]
     ratings = pd.DataFrame(early + late, columns=["user_id", "book_id", "rating"])
+    if clock == "epoch seconds":
+        ratings["time"] = 1.7e9 + 60.0 * np.arange(len(ratings))
     plain = make_recommender("popularity").fit(ratings)
     now = make_recommender("popularity", half_life=0.1).fit(ratings)
     local = make_recommender("popularity", half_life=0.1, anchor="user").fit(ratings)
