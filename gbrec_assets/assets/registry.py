@@ -61,7 +61,7 @@ def selection_tags(table: pd.DataFrame, settings: Settings) -> dict[str, str]:
     """The evaluation's case for the chosen family (row 0 of ``model_evaluation``), as
     registry version tags: the sentence, the runner-up, the paired p-values."""
     from gbrec_core.evaluation import paired_metric
-    from gbrec_core.evaluation.significance import selection_record
+    from gbrec_core.evaluation.significance import popularity_row, selection_record
 
     metric = paired_metric(settings.primary_metric)
     users = int(table["users"].iloc[0]) if "users" in table else 0
@@ -72,10 +72,9 @@ def selection_tags(table: pd.DataFrame, settings: Settings) -> dict[str, str]:
         tags[f"{SELECTION_TAG}.runner_up"] = str(runner["model"])
         tags[f"{SELECTION_TAG}.p_value"] = f"{float(runner['p_value']):.6g}"
         tags[f"{SELECTION_TAG}.delta"] = f"{float(runner['delta']):.6g}"
-    popular = table[(table["model"] == "popularity") & (table.index > 0)]
-    if not popular.empty and "p_value" in table:
-        p_value = float(popular["p_value"].iloc[0])
-        tags[f"{SELECTION_TAG}.p_value_vs_popularity"] = f"{p_value:.6g}"
+    popular = popularity_row(table)
+    if popular is not None and "p_value" in table:
+        tags[f"{SELECTION_TAG}.p_value_vs_popularity"] = f"{float(popular['p_value']):.6g}"
     return tags
 
 

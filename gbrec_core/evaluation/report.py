@@ -19,6 +19,7 @@ import pandas as pd
 
 from gbrec_core.errors import InvalidInputError
 from gbrec_core.evaluation.beyond import (
+    BEYOND_METRICS,
     CatalogueStats,
     beyond_accuracy,
     catalogue_stats,
@@ -99,6 +100,8 @@ def evaluate_models(
     """Evaluate every family of ``models`` (name -> model fitted on ``train``)."""
     if not models:
         raise InvalidInputError("no model to evaluate")
+    if primary not in RANKABLE:  # before minutes of ranking, not after
+        raise InvalidInputError(f"unknown primary metric {primary!r}; one of {list(RANKABLE)}")
     holdout = _holdout(train, test, books, tuple(sorted({*ks, k})), k, new_user_seeds, new_user_max)
     rows: list[dict[str, object]] = []
     segments: list[dict[str, object]] = []
@@ -111,10 +114,11 @@ def evaluate_models(
         at_k = {str(name): float(value) for name, value in curve.loc[k].items()}
         rows.append({"model": family, **at_k, **beyond, "users": n_users})
         segments.extend(family_segments)
-    table = pd.DataFrame(rows)
-    if primary not in table.columns:
-        raise InvalidInputError(f"unknown primary metric {primary!r}; one of {list(table)[1:]}")
-    table = table.sort_values(primary, ascending=False, kind="stable").reset_index(drop=True)
+    table = (
+        pd.DataFrame(rows)
+        .sort_values(primary, ascending=False, kind="stable")
+        .reset_index(drop=True)
+    )
     paired = paired_metric(primary)
     best = str(table.iloc[0]["model"])
     compared = compare_to_best(
@@ -132,6 +136,10 @@ def evaluate_models(
         holdout=beyond_accuracy(holdout_lists(test, holdout.users, k), holdout.stats),
         selection=selection_record(table, paired, k, n_users),
     )
+
+
+#: The columns of the table a family can be ranked on (``primary``).
+RANKABLE: tuple[str, ...] = (*METRICS, "coverage", *BEYOND_METRICS)
 
 
 def paired_metric(primary: str) -> str:

@@ -140,10 +140,18 @@ def selection_record(table: pd.DataFrame, metric: str, k: int, n_users: int) -> 
     runner = table.iloc[1]
     text += f"; runner-up {runner['model']} {float(runner[metric]):.4g} ({_evidence(runner)}"
     text += f", {n_users} users)"
-    popular = table[table["model"] == "popularity"]
-    if not popular.empty and popular.index[0] not in (table.index[0], table.index[1]):
-        text += f"; vs popularity: {_evidence(popular.iloc[0])}"
+    popular = popularity_row(table)
+    if popular is not None:
+        text += f"; vs popularity: {_evidence(popular)}"
     return text
+
+
+def popularity_row(table: pd.DataFrame) -> pd.Series | None:
+    """Popularity's row of a ranked ``table`` when it is neither the best family nor the
+    runner-up (those two are reported anyway)."""
+    rest = table.iloc[2:]
+    popular = rest[rest["model"] == "popularity"]
+    return None if popular.empty else popular.iloc[0]
 
 
 def _evidence(row: pd.Series) -> str:

@@ -94,8 +94,9 @@ def test_one_family_and_bad_arguments(split: RatingSplit, models: dict[str, Reco
     alone = evaluate_models({"ease": models["ease"]}, train, test, k=10)
     assert alone.selection.endswith("(no other family to compare)")
     assert np.isnan(alone.table.iloc[0]["delta"])
+    unfitted = {"popularity": make_recommender("popularity")}  # never ranked: refused first
     with pytest.raises(InvalidInputError, match="unknown primary metric"):
-        evaluate_models(models, train, test, primary="bogus")
+        evaluate_models(unfitted, train, test, primary="bogus")
     with pytest.raises(InvalidInputError, match="no model"):
         evaluate_models({}, train, test)
     coverage = evaluate_models(models, train, test, primary="coverage", resamples=50)
