@@ -14,7 +14,6 @@ of a fresh install is v1 and the two never race for a version number.
 import dagster as dg
 import pandas as pd
 
-from gbrec_assets.assets.data import data_fingerprint
 from gbrec_assets.assets.registry import logged_run
 from gbrec_assets.automation import downstream_condition
 from gbrec_assets.resources import GbrecSettingsResource, RegistryResource
@@ -44,7 +43,7 @@ def baseline_model(
 
     settings = gbrec.settings()
     run_id, model_id = logged_run(model_evaluation, BASELINE_FAMILY)
-    result = register_baseline(registry.registry(), run_id, fingerprint=data_fingerprint(context))
+    result = register_baseline(registry.registry(), run_id)
     context.log.info(result.reason)
     return dg.Output(
         result,

@@ -14,10 +14,9 @@ the baseline version reuses that run's LoggedModel instead of logging it again.
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
 
+from gbrec_core.errors import InvalidInputError
 from gbrec_core.registry.mlflow_errors import mlflow_errors
-from gbrec_core.registry.provenance import FingerprintLike, fingerprint_tags
 from gbrec_core.registry.registry import ModelRegistry
 from gbrec_core.registry.types import BASELINE
 
@@ -38,19 +37,22 @@ class BaselineRegistration:
 def baseline_data_sha256(registry: ModelRegistry, version: str) -> str | None:
     """The data fingerprint (sha256) ``version`` was trained on, from its run's tags."""
     info = registry.version(version)
-    if info.run_id is None:
-        return None
-    with mlflow_errors(f"read run of v{version}"):
-        return registry.client.get_run(info.run_id).data.tags.get(SHA_TAG)
+    return None if info.run_id is None else run_data_sha256(registry, info.run_id)
 
 
-def register_baseline(
-    registry: ModelRegistry, run_id: str, *, fingerprint: FingerprintLike | dict[str, Any]
-) -> BaselineRegistration:
+def run_data_sha256(registry: ModelRegistry, run_id: str) -> str | None:
+    """The data fingerprint (sha256) run ``run_id`` was trained on (its tag)."""
+    with mlflow_errors(f"read run {run_id}"):
+        return registry.client.get_run(run_id).data.tags.get(SHA_TAG)
+
+
+def register_baseline(registry: ModelRegistry, run_id: str) -> BaselineRegistration:
     """Register the logged run ``run_id`` (the popularity family's run of the evaluation)
     as the ``baseline`` alias, unless the current baseline was trained on the same data
-    (same fingerprint sha256): the run then stays unregistered."""
-    sha = fingerprint_tags(fingerprint)[SHA_TAG]
+    (the runs' fingerprint sha256 tags): the run then stays unregistered."""
+    sha = run_data_sha256(registry, run_id)
+    if sha is None:
+        raise InvalidInputError(f"run {run_id} has no {SHA_TAG} tag: not a training run")
     current = registry.alias_version(BASELINE)
     if current is not None and baseline_data_sha256(registry, current) == sha:
         reason = f"v{current} is already the baseline for data {sha[:12]}"

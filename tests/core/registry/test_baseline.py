@@ -35,16 +35,16 @@ def test_baseline_registers_once_per_fingerprint_and_leaves_champion_alone(
     def logged(ndcg: float, sha: str) -> str:
         return registry.log_training_run(model, {"ndcg": ndcg}, {}, fingerprint(sha))
 
-    made = register_baseline(registry, logged(0.01, "aaa"), fingerprint=fingerprint("aaa"))
+    made = register_baseline(registry, logged(0.01, "aaa"))
     assert made.registered and made.previous_version is None
     assert registry.alias_version(BASELINE) == made.version
     count = len(registry.versions())
 
-    same = register_baseline(registry, logged(0.01, "aaa"), fingerprint=fingerprint("aaa"))
+    same = register_baseline(registry, logged(0.01, "aaa"))
     assert not same.registered and same.version == made.version
     assert len(registry.versions()) == count
 
-    moved = register_baseline(registry, logged(0.02, "bbb"), fingerprint=fingerprint("bbb"))
+    moved = register_baseline(registry, logged(0.02, "bbb"))
     assert moved.registered and moved.previous_version == made.version
     assert moved.version != made.version and len(registry.versions()) == count + 1
     aliases = {v.version: v.aliases for v in registry.versions()}
@@ -53,6 +53,15 @@ def test_baseline_registers_once_per_fingerprint_and_leaves_champion_alone(
     # The gate never ran on the (much worse) baseline and the rollback history is intact.
     assert (registry.champion_version(), registry.previous_champion()) == state
     assert registry.rollback().version == first
+
+
+def test_a_run_without_a_data_fingerprint_is_not_a_baseline(registry: ModelRegistry) -> None:
+    """The fingerprint compared is the run's own tag (what it was trained on)."""
+    before = registry.alias_version(BASELINE)
+    run_id = registry.log_metrics_run("gbrec-other", metrics={"ndcg": 0.1}, tags={})
+    with pytest.raises(InvalidInputError, match=r"no data\.sha256 tag"):
+        register_baseline(registry, run_id)
+    assert registry.alias_version(BASELINE) == before
 
 
 def test_set_alias_refuses_the_managed_aliases(
