@@ -44,9 +44,10 @@ def after_cursor(keys: Sequence[str], after: str | None) -> int:
 def paginate(
     items: Sequence[T], *, key: Callable[[T], str], first: int | None, after: str | None
 ) -> list[T]:
-    """Items after the one whose key is ``after``, at most ``first`` of them."""
+    """Items after the one whose key is ``after``, at most ``first`` of them (a size
+    the API checked with :func:`page_size`; None: all)."""
     start = after_cursor([key(item) for item in items], after)
-    return list(items[start:] if first is None else items[start : start + page_size(first)])
+    return list(items[start:] if first is None else items[start : start + first])
 
 
 def load_page(
@@ -59,22 +60,18 @@ def load_page(
     """Load items key by key after the cursor until the page is full; ``load`` returns
     None for an item the caller filters out (e.g. another status)."""
     loaded: Iterator[T | None] = (load(k) for k in keys[after_cursor(keys, after) :])
-    return list(islice(_present(loaded), None if first is None else page_size(first)))
+    return list(islice(_present(loaded), first))
 
 
 def with_next(
-    fetch: Callable[[int, str | None], list[T]],
-    key: Callable[[T], str],
-    *,
-    first: int | None,
-    after: str | None,
+    fetch: Callable[[int, str | None], list[T]], *, first: int | None, after: str | None
 ) -> tuple[list[T], bool]:
     """A page of ``fetch(size, after)`` (an API page: ``first`` checked, default
-    :data:`DEFAULT_PAGE`) and whether more items follow, asked as a one-item page after
-    the last one (so a filtering ``fetch`` answers it right)."""
+    :data:`DEFAULT_PAGE`) and whether more items follow: one fetch of one item more
+    than the page (so a filtering ``fetch`` answers it right)."""
     size = page_size(first)
-    items = fetch(size, after)
-    return items, len(items) == size and bool(fetch(1, key(items[-1])))
+    items = fetch(size + 1, after)
+    return items[:size], len(items) > size
 
 
 def _present(items: Iterable[T | None]) -> Iterator[T]:

@@ -60,9 +60,7 @@ class ExperimentQueries:
         def fetch(size: int, cursor: str | None) -> list[core.Experiment]:
             return service.find(wanted, first=size, after=cursor)
 
-        page, more = await asyncio.to_thread(
-            with_next, fetch, lambda e: e.id, first=first, after=after
-        )
+        page, more = await asyncio.to_thread(with_next, fetch, first=first, after=after)
         return connection([Experiment.from_domain(e) for e in page], lambda e: e.id, more)
 
     @field(

@@ -39,9 +39,7 @@ class ModelQueries:
         def fetch(size: int, cursor: str | None) -> list[ModelVersionInfo]:
             return registry.versions(first=size, after=cursor)
 
-        page, more = await asyncio.to_thread(
-            with_next, fetch, lambda v: v.version, first=first, after=after
-        )
+        page, more = await asyncio.to_thread(with_next, fetch, first=first, after=after)
         versions = [ModelVersion.from_domain(v) for v in page]
         return connection(versions, lambda v: v.version, more)
 
