@@ -89,7 +89,7 @@ class OnlineStore:
         new = duplicates = 0
         for start in range(0, len(valid), MAX_BATCH):
             part = valid[start : start + MAX_BATCH]
-            keys = self._record_keys([row for row, _ in part]) if self.declares else self._any
+            keys = self._record_keys([row for row, _ in part]) if self.declares else []
             payload = "\n".join(line for _, line in part)
             done = self._record(keys=keys, args=[*self._args(), self.ttl_ms, payload])
             new, duplicates = new + int(done[0]), duplicates + int(done[1])
@@ -110,7 +110,7 @@ class OnlineStore:
         for start in range(0, len(valid), MAX_BATCH):
             part = valid[start : start + MAX_BATCH]
             payload = "\n".join(f"{r}|{b}" for r, b in part)
-            keys = self._attribute_keys([r for r, _ in part]) if self.declares else self._any
+            keys = self._attribute_keys([r for r, _ in part]) if self.declares else []
             done = self._attribute(keys=keys, args=[*self._args(), payload])
             lost = [(r, int(b)) for r, b in (line.rsplit("|", 1) for line in done[3])]
             missing += lost
@@ -122,11 +122,6 @@ class OnlineStore:
 
     def _counts(self, version: str, bucket: int) -> str:
         return counts_key(self.model_name, version, bucket)
-
-    @property
-    def _any(self) -> list[str]:
-        """KEYS on one server (no slots): any key of the model; the scripts build theirs."""
-        return [self._prefix + "served"]
 
     def _record_keys(self, rows: Sequence[Served]) -> list[str]:
         """What the record script touches: each response's record and the hourly counts
