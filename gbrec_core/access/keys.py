@@ -19,7 +19,7 @@ import secrets
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import cast
+from typing import TypeVar, cast
 
 from gbrec_core.errors import AuthError, ForbiddenError, InvalidInputError, NotFoundError
 from gbrec_core.store.client import AsyncRedisClient, RedisClient
@@ -183,7 +183,7 @@ class KeyVerifier:
     """Checks presented keys against Redis, caching good answers briefly.
 
     A key verified in the last ``_CACHE_TTL_S`` seconds is answered from memory (no
-    digest, no Redis, no date parsing: the hot path of every production read); it
+    digest, no Redis, no record lookup: the hot path of every production read); it
     still stops working at its expiry time, and a revocation reaches this process
     when the cached answer runs out, as for the record cache.
     """
@@ -205,33 +205,31 @@ class KeyVerifier:
         key_id = split_key(key)
         if key_id is None:
             raise AuthError(UNKNOWN)
-        digest, info = await self._record(key_id)
+        deadline, digest, info = await self._record(key_id)
         if not hmac.compare_digest(digest, _digest(key)):
             raise AuthError(UNKNOWN)
         if refusal := info.refusal(datetime.now(UTC)):
             raise AuthError(refusal)
         principal = Principal(key_id=key_id, scope=info.scope)
-        self._remember(key, info, principal)
+        expiry = info.expires_at.timestamp() if info.expires_at else float("inf")
+        _bounded_put(self._verified, key, (deadline, expiry, principal))
         return principal
 
-    def _remember(self, key: str, info: KeyInfo, principal: Principal) -> None:
-        if len(self._verified) > 10_000:
-            self._verified.clear()
-        expiry = info.expires_at.timestamp() if info.expires_at else float("inf")
-        self._verified[key] = (self._cache[principal.key_id][0], expiry, principal)
-
-    async def _record(self, key_id: str) -> tuple[str, KeyInfo]:
+    async def _record(self, key_id: str) -> tuple[float, str, KeyInfo]:
+        """(cache deadline, digest, record) of ``key_id``, from memory or Redis."""
         cached = self._cache.get(key_id)
         if cached is not None and cached[0] > time.monotonic():
-            return cached[1], cached[2]
+            return cached
         raw = await self._fetch(key_id)
         if raw is None:
             raise AuthError(UNKNOWN)
-        digest, info = str(json.loads(raw)["sha256"]), key_info(key_id, raw)
-        if len(self._cache) > 10_000:
-            self._cache.clear()
-        self._cache[key_id] = (time.monotonic() + _CACHE_TTL_S, digest, info)
-        return digest, info
+        entry = (
+            time.monotonic() + _CACHE_TTL_S,
+            str(json.loads(raw)["sha256"]),
+            key_info(key_id, raw),
+        )
+        _bounded_put(self._cache, key_id, entry)
+        return entry
 
     @async_store_call("API key store")
     async def _fetch(self, key_id: str) -> str | None:
@@ -247,3 +245,14 @@ def require(principal: Principal, needed: Scope) -> Principal:
             f"the key has '{principal.scope.label}'"
         )
     return principal
+
+
+_V = TypeVar("_V")
+
+
+def _bounded_put(cache: dict[str, _V], key: str, value: _V) -> None:
+    """``cache[key] = value``, emptying a cache that grew past 10,000 entries first
+    (random keys must not grow a process without bound)."""
+    if len(cache) > 10_000:
+        cache.clear()
+    cache[key] = value

@@ -22,12 +22,13 @@ def _verify(settings: Settings, *presented: str, pause: float = 0.0) -> list[obj
     async def run() -> list[object]:
         client = connect_async(settings)
         verifier, out = KeyVerifier(client), []
-        for key in presented:
+        for number, key in enumerate(presented):
+            if number:
+                await asyncio.sleep(pause)
             try:
                 out.append(await verifier.verify(key))
             except AuthError as e:
                 out.append(str(e))
-            await asyncio.sleep(pause)
         await client.aclose()
         return out
 
@@ -71,3 +72,27 @@ def test_a_wrong_secret_is_never_answered_from_memory(
     good, bad = _verify(settings, key, forged)
     assert getattr(good, "scope", None) is Scope.ADMIN
     assert bad == keys.UNKNOWN
+
+
+def test_a_verified_key_is_answered_from_memory(
+    settings: Settings, redis_client: redis.Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The second read of a good key computes no digest and reads no record."""
+    key = create_key(redis_client, Scope.READ).key
+
+    async def run() -> tuple[object, object]:
+        client = connect_async(settings)
+        verifier = KeyVerifier(client)
+        first = await verifier.verify(key)
+
+        def boom(*_: object) -> str:
+            raise AssertionError("the verified key was checked again")
+
+        monkeypatch.setattr(keys, "_digest", boom)
+        monkeypatch.setattr(verifier, "_record", boom)
+        second = await verifier.verify(key)
+        await client.aclose()
+        return first, second
+
+    first, second = asyncio.run(run())
+    assert first == second and getattr(second, "scope", None) is Scope.READ
