@@ -20,7 +20,7 @@ import scipy.sparse as sp
 
 from gbrec_core.errors import InvalidInputError
 from gbrec_core.models.base import ItemVectors, Recommender, recency_weights
-from gbrec_core.models.config import build_config
+from gbrec_core.models.config import build_config, check_half_life
 
 log = logging.getLogger(__name__)
 
@@ -56,8 +56,7 @@ class ALSConfig:
             )
         if self.num_threads < 0:
             raise InvalidInputError("num_threads must be >= 0")
-        if self.half_life is not None and not self.half_life > 0:
-            raise InvalidInputError(f"half_life must be > 0 or None, got {self.half_life}")
+        check_half_life(self.half_life)
 
 
 def confidence(ratings: np.ndarray, alpha: float, kind: Confidence) -> np.ndarray:

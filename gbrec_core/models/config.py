@@ -55,6 +55,12 @@ def check_config_type(name: str, value: object, *expected: type) -> None:
         raise InvalidInputError(f"{name} must be a {allowed}, got {type(value).__name__}")
 
 
+def check_half_life(value: float | None) -> None:
+    """Raise ``InvalidInputError`` unless ``value`` is None (no recency) or positive."""
+    if value is not None and not value > 0:
+        raise InvalidInputError(f"half_life must be > 0 or None, got {value}")
+
+
 def _to_json(value: object) -> object:
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return config_to_json(value)

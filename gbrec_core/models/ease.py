@@ -23,7 +23,7 @@ import scipy.sparse as sp
 
 from gbrec_core.errors import InvalidInputError, ModelError
 from gbrec_core.models.base import IdMap, Recommender, popularity_of, recency_weights
-from gbrec_core.models.config import build_config
+from gbrec_core.models.config import build_config, check_half_life
 
 log = logging.getLogger(__name__)
 
@@ -47,8 +47,7 @@ class EASEConfig:
             raise InvalidInputError(f"l2 must be > 0, got {self.l2}")
         if self.max_items < 1 or self.gram_block < 1:
             raise InvalidInputError("max_items and gram_block must be >= 1")
-        if self.half_life is not None and not self.half_life > 0:
-            raise InvalidInputError(f"half_life must be > 0 or None, got {self.half_life}")
+        check_half_life(self.half_life)
 
 
 class EASERecommender(Recommender):

@@ -19,7 +19,7 @@ import scipy.sparse as sp
 
 from gbrec_core.errors import InvalidInputError
 from gbrec_core.models.base import Recommender, rating_times
-from gbrec_core.models.config import build_config
+from gbrec_core.models.config import build_config, check_half_life
 
 Anchor = Literal["end", "user"]
 
@@ -38,8 +38,7 @@ class PopularityConfig:
     buckets: int = 64
 
     def __post_init__(self) -> None:
-        if self.half_life is not None and not self.half_life > 0:
-            raise InvalidInputError(f"half_life must be > 0 or None, got {self.half_life}")
+        check_half_life(self.half_life)
         if self.anchor not in get_args(Anchor):
             raise InvalidInputError(f"anchor must be one of {get_args(Anchor)}: {self.anchor!r}")
         if self.buckets < 1:
