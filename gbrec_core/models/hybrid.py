@@ -33,7 +33,7 @@ import json
 import logging
 import time
 from collections.abc import Iterator, Mapping
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -68,8 +68,17 @@ ANCHORS: tuple[Anchor, ...] = ("end", "user")
 GAIN_STANDARD_ERRORS = 1.0
 
 PartConfig = EASEConfig | ALSConfig | ContentConfig | PopularityConfig
+
+
 # A validated candidate: (validation NDCG@10, fitted model, its config, its z-scores).
-Candidate = tuple[float, Recommender, PartConfig, np.ndarray]
+class Candidate(NamedTuple):
+    """A part scored on the validation users: mean and per-user NDCG@10, z-scores."""
+
+    ndcg: float
+    model: Recommender
+    config: PartConfig
+    z: np.ndarray
+    per_user: np.ndarray
 
 
 @dataclasses.dataclass(frozen=True)
@@ -260,31 +269,35 @@ class HybridRecommender(Recommender):
                 self._keep(family, part, share, config)
 
     def _fit_validated(self, split: ValidationSplit, books: pd.DataFrame | None) -> None:
-        found: list[tuple[float, str, Recommender, PartConfig, np.ndarray]] = []
+        found: list[tuple[str, Candidate]] = []
         for family in self.config.parts:
             best = self._best_of(family, split, books)
             if best is not None:
-                found.append((best[0], family, *best[1:]))
-        found.sort(key=lambda entry: -entry[0])
+                found.append((family, best))
+        found.sort(key=lambda entry: -entry[1].ndcg)
         grid = [w for w in self.config.weight_grid if w > 0.0]
         start = time.perf_counter()
-        weights, ndcg = choose_weights(split, [entry[4] for entry in found], grid)
+        weights, ndcg = choose_weights(split, [best.z for _, best in found], grid)
         log.info(
             "hybrid validation: blend ndcg@10=%.4f weights=%s (%.1f s)",
             ndcg,
             weights,
             time.perf_counter() - start,
         )
-        for (_, family, part, config, _), share in zip(found, weights, strict=True):
+        for (family, best), share in zip(found, weights, strict=True):
             if share > 0.0:
-                self._keep(family, part, share, config)
-                if isinstance(part, ALSRecommender):
-                    part.refresh_users(split.user_idx)
+                self._keep(family, best.model, share, best.config)
+                if isinstance(best.model, ALSRecommender):
+                    # Validation users were held out; recency-weighted ALS re-solves
+                    # everyone (candidates solved only the validation users).
+                    assert self.users is not None
+                    everyone = np.arange(len(self.users))
+                    best.model.refresh_users(everyone if best.model.needs_times else split.user_idx)
 
     def _best_of(
         self, family: str, split: ValidationSplit, books: pd.DataFrame | None
     ) -> Candidate | None:
-        """The family's best candidate on validation: (ndcg, model, config, z-scores)."""
+        """The family's best candidate on validation."""
         best: Candidate | None = None
         start = time.perf_counter()
         for config, model in self._candidates(family, split, books):
@@ -292,7 +305,7 @@ class HybridRecommender(Recommender):
                 return None
             found = _validated(family, config, model, split, start)
             start = time.perf_counter()
-            if best is not None and found[0] <= best[0]:
+            if best is not None and found.ndcg <= best.ndcg:
                 if family == "ease":
                     break  # lambdas go upwards; NDCG is unimodal in lambda in practice
                 continue
@@ -306,18 +319,18 @@ class HybridRecommender(Recommender):
     ) -> Candidate:
         """The static candidate, or the best time-aware one whose gain over it is both
         ``min_time_gain`` (relative) and significant (see :func:`clear_gain`)."""
-        best, baseline = static, split.ndcg_per_user(static[3])
+        best = static
         start = time.perf_counter()
         for config, model in self._time_candidates(family, static, split, books):
             found = _validated(family, config, model, split, start)
             start = time.perf_counter()
-            gain = split.ndcg_per_user(found[3]) - baseline
-            if found[0] > best[0] and clear_gain(gain, static[0], self.config.min_time_gain):
+            gain = found.per_user - static.per_user
+            if found.ndcg > best.ndcg and clear_gain(gain, static.ndcg, self.config.min_time_gain):
                 best = found
-            elif family != "popularity" and found[0] <= best[0]:
+            elif family != "popularity" and found.ndcg <= best.ndcg:
                 break  # half-lives go from mild to strong: stop at the first drop
         if best is not static:
-            log.info("hybrid validation: %s is time-aware: %s", family, best[2])
+            log.info("hybrid validation: %s is time-aware: %s", family, best.config)
         return best
 
     def _time_candidates(
@@ -330,7 +343,7 @@ class HybridRecommender(Recommender):
             yield from self._popularity_candidates(split, books)
             return
         assert self.users is not None and self.items is not None
-        _, model, config, _ = static
+        model, config = static.model, static.config
         fixed = self.config.ease if family == "ease" else self.config.als
         if fixed is not None or not self.config.half_life_grid:
             return
@@ -344,8 +357,8 @@ class HybridRecommender(Recommender):
             part = make_part(weighted).restore(
                 self.users, self.items, split.seen, model.popularity, state, times
             )
-            if isinstance(part, ALSRecommender):
-                part.refresh_users(np.arange(len(self.users)))
+            if isinstance(part, ALSRecommender):  # validation reads only these users
+                part.refresh_users(split.user_idx)
             yield weighted, part
 
     def _popularity_candidates(
@@ -486,7 +499,8 @@ def _validated(
     """The candidate scored on the validation users (z-scores) and its NDCG@10; the
     log line's time runs from ``start`` (the candidate's fit began)."""
     z = standardise(model.score_rows(split.user_idx))
-    ndcg = split.ndcg(z)
+    per_user = split.ndcg_per_user(z)
+    ndcg = float(per_user.mean())
     log.info(
         "hybrid validation: %s %s ndcg@10=%.4f (%.1f s)",
         family,
@@ -494,4 +508,4 @@ def _validated(
         ndcg,
         time.perf_counter() - start,
     )
-    return ndcg, model, config, z
+    return Candidate(ndcg, model, config, z, per_user)
