@@ -141,16 +141,9 @@ stop_redis() {
 }
 
 cluster_ports() {
-  # Three distinct free ports whose cluster bus ports (port + 10000) are free too.
-  "$PY" -c 'import socket
-ports = []
-while len(ports) < 3:
-    s = socket.socket(); s.bind(("127.0.0.1", 0)); p = s.getsockname()[1]; s.close()
-    bus = socket.socket()
-    if p < 55000 and p not in ports and bus.connect_ex(("127.0.0.1", p + 10000)) != 0:
-        ports.append(p)
-    bus.close()
-print(*ports)'
+  # Three distinct free ports whose cluster bus ports (port + 10000) are free too
+  # (the suite's own helper; run.sh runs from the repository root).
+  "$PY" -c 'from tests.cluster_support import free_ports; print(*free_ports(3))'
 }
 
 start_redis_cluster() {

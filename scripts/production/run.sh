@@ -139,16 +139,14 @@ fi
 # and Redis); it runs here because this profile guarantees `chromium` is installed.
 if wants dashboard; then
   log "running the dashboard browser test (embedded engines, Chromium)"
-  run_child env -u GBREC_PRODUCTION_PROFILE -u GBREC_ENV -u GBREC_HOME -u GBREC_REDIS_URL \
-    -u GBREC_MLFLOW_TRACKING_URI -u GBREC_MLFLOW_ARTIFACT_ROOT -u DAGSTER_HOME \
-    "${PYTEST[@]}" tests/e2e/test_dashboard.py -p no:cacheprovider --timeout 900 -v || rc=$?
+  run_child "${NO_PROFILE_ENV[@]}" "${PYTEST[@]}" tests/e2e/test_dashboard.py \
+    -p no:cacheprovider --timeout 900 -v || rc=$?
 fi
 # The README's screenshots: a demo (embedded engines, tiny scale) whose three pages must
 # still show what the pictures show (structure, not pixels); the pictures are not rewritten.
 if wants screenshots; then
   log "checking the README screenshots' pages (gbrec demo, Chromium)"
-  run_child env -u GBREC_PRODUCTION_PROFILE -u GBREC_ENV -u GBREC_HOME -u GBREC_REDIS_URL \
-    -u GBREC_MLFLOW_TRACKING_URI -u GBREC_MLFLOW_ARTIFACT_ROOT -u DAGSTER_HOME \
-    GBREC_PYTHON="$PY" bash scripts/screenshots.sh --check || rc=$?
+  run_child "${NO_PROFILE_ENV[@]}" GBREC_PYTHON="$PY" bash scripts/screenshots.sh --check \
+    || rc=$?
 fi
 exit "$rc"
