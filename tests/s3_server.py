@@ -8,10 +8,11 @@ gbrec or MLflow is mocked. moto keeps the objects in memory for the server's lif
 from __future__ import annotations
 
 import dataclasses
-import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
+
+from tests.process_support import free_port
 
 REGION = "us-east-1"
 
@@ -51,19 +52,12 @@ class S3Server:
         return [obj["Key"] for page in pages for obj in page.get("Contents", [])]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @contextmanager
 def s3_server(bucket: str = "gbrec-artifacts") -> Iterator[S3Server]:
     """Start the server, create ``bucket``, yield; stopped afterwards."""
     from moto.server import ThreadedMotoServer
 
-    port = _free_port()
+    port = free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     try:

@@ -7,7 +7,6 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import time
 from pathlib import Path
@@ -15,16 +14,12 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.process_support import free_port
+
 from .gbrec_process import GBREC, gbrec_env
 
 pytestmark = pytest.mark.slow
 STARTUP_S = 900  # materialise (tiny) + dagster dev + mlflow server on a shared 2-core machine
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def wait_for_file(path: Path, proc: subprocess.Popen[bytes], log: Path) -> dict[str, str]:

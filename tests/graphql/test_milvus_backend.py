@@ -27,6 +27,7 @@ from gbrec_core.serving.milvus_search import RETRY_SECONDS
 from gbrec_core.settings import Settings
 from gbrec_core.store import connect, stop_server
 from gbrec_graphql.app import create_app
+from tests.process_support import free_port, stop
 
 from .conftest import Api, api_settings, catalogue, ratings, register_models
 
@@ -119,12 +120,6 @@ def test_stopped_milvus_degrades_to_local_files_and_recovers(lite_api: Api) -> N
 
 
 # ---- a Milvus server in its own process --------------------------------------------------------
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def start_server(data_dir: Path, port: int) -> subprocess.Popen[bytes]:
     command = [sys.executable, "-m", "milvus_lite", "server", "--data-dir", str(data_dir)]
     process = subprocess.Popen([*command, "--port", str(port)], stderr=subprocess.DEVNULL)
@@ -136,17 +131,6 @@ def start_server(data_dir: Path, port: int) -> subprocess.Popen[bytes]:
         time.sleep(0.2)
     process.kill()
     raise AssertionError("the Milvus Lite server did not start")
-
-
-def stop(process: subprocess.Popen[bytes]) -> None:
-    """SIGTERM, then SIGKILL if the server is still draining its gRPC clients after 10 s
-    (it took over 30 s once on a loaded machine)."""
-    process.terminate()
-    try:
-        process.wait(10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(30)
 
 
 @pytest.mark.slow

@@ -23,15 +23,10 @@ from gbrec_core.experiments.types import ExperimentSpec, Strategy, VariantSpec
 from gbrec_core.settings import Settings
 from gbrec_core.store import connect, connect_async
 from tests.cluster_support import LocalCluster
+from tests.process_support import free_port, stop
 from tests.tls_support import self_signed
 
 PASSWORD = "tls-test-password"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture
@@ -52,8 +47,7 @@ def tls_redis(profile: dict[str, str], tmp_path: Path) -> Iterator[tuple[int, Pa
         assert time.monotonic() < deadline
         time.sleep(0.1)
     yield port, cert
-    server.terminate()
-    server.wait(timeout=10)
+    stop(server)
 
 
 @pytest.fixture

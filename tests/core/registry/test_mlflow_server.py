@@ -3,7 +3,6 @@ clients know only ``http://mlflow:5000``; artifacts are ``mlflow-artifacts:/`` U
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
 import time
@@ -17,6 +16,7 @@ from gbrec_core.models import make_recommender
 from gbrec_core.registry import ModelRegistry
 from gbrec_core.registry.retention import prune_versions
 from gbrec_core.settings import Settings
+from tests.process_support import free_port, stop
 
 from ..skewed_ratings import skewed_ratings
 
@@ -24,16 +24,10 @@ pytestmark = pytest.mark.slow
 STARTUP_S = 300  # the server took 45 s to answer /health on the loaded 2-core machine
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     root = tmp_path_factory.mktemp("mlflow-server")
-    port = _free_port()
+    port = free_port()
     command = [sys.executable, "-m", "mlflow", "server", "--host", "127.0.0.1"]
     command += ["--port", str(port), "--workers", "1"]
     command += ["--backend-store-uri", f"sqlite:///{root / 'mlflow.db'}"]
@@ -45,8 +39,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         _wait_for_health(url, process)
         yield url
     finally:
-        process.terminate()
-        process.wait(timeout=60)
+        stop(process, grace=60)
 
 
 def _wait_for_health(url: str, process: subprocess.Popen[bytes]) -> None:

@@ -13,11 +13,7 @@ from gbrec_core.errors import StoreDownError, UnavailableError
 from gbrec_core.settings import Settings
 from gbrec_core.store import backend_name, connect, connect_async
 from gbrec_core.store.cluster_url import ClusterUrl, is_cluster_url, parse_cluster_url
-from tests.cluster_support import free_ports
-
-
-def free_port() -> int:
-    return free_ports(1)[0]
+from tests.process_support import free_port
 
 
 @pytest.mark.parametrize(
