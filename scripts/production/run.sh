@@ -83,11 +83,13 @@ wants() { [[ "$STEPS" == *" $1 "* ]]; }
 # module-scoped APIs of test_privacy and test_admin_cli end with their module, the
 # session-scoped one of test_auth only with the run, so it comes last. Left out:
 # tests/core/delivery/test_delivery_start.py (45 s of MLflow and training around one
-# experiment create, which the experiment tests cover).
+# experiment create, which the experiment tests cover) and test_cluster_url.py (URL
+# parsing, the same with or without a cluster). test_redis_cluster.py starts a cluster
+# of its own, which kills a master: it runs here because the profile guarantees
+# `redis-server`, which `make test` may not have.
 CLUSTER_CORE_TESTS=(tests/core/experiments tests/core/access tests/core/delivery/test_loop.py
   tests/core/delivery/test_notify.py tests/core/monitoring tests/core/backup
-  tests/core/store/test_declared_keys.py
-  tests/core/store/test_cluster_url.py tests/core/store/test_redis_cluster.py)
+  tests/core/store/test_declared_keys.py tests/core/store/test_redis_cluster.py)
 CLUSTER_API_TESTS=(tests/graphql/test_privacy.py tests/graphql/test_admin_cli.py
   tests/graphql/test_auth.py)
 
