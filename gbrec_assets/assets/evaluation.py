@@ -25,7 +25,6 @@ carries each family's ``run_id`` and ``model_id``: ``registered_model`` and
 import base64
 import dataclasses
 import logging
-import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -151,11 +150,10 @@ def log_families(
 
 
 def family_metrics(row: pd.Series) -> dict[str, float]:
-    """A family's row of the table as run metrics (``ndcg``, ``novelty``, ``p_value``...)."""
+    """A family's row of the table as run metrics (``ndcg``, ``novelty``, ``p_value``...;
+    the tracking layer leaves out the non-finite ones)."""
     return {
-        str(name): float(value)
-        for name, value in row.items()
-        if name not in NON_METRIC_COLUMNS and math.isfinite(float(value))
+        str(name): float(value) for name, value in row.items() if name not in NON_METRIC_COLUMNS
     }
 
 
@@ -166,6 +164,7 @@ class ReportFiles:
     curves: dict[str, str]
     segments: Path
     deltas: Path | None
+    tables: dict[str, str]
     pages: tuple[Path, ...] = ()
 
     def images(self) -> dict[str, Path]:
@@ -194,14 +193,12 @@ def write_report_files(report: "EvaluationReport", folder: Path) -> ReportFiles:
         if len(report.table) > 1
         else None
     )
-    files = ReportFiles(curves, segments, deltas)
+    files = ReportFiles(curves, segments, deltas, markdown_tables(report))
     html = folder / "evaluation.html"
     html.write_text(html_report(report, files.images()))
     markdown = folder / "evaluation.md"
-    tables = markdown_tables(report)
-    markdown.write_text(
-        f"{report.selection}\n\n" + "\n\n".join(f"## {k}\n\n{v}" for k, v in tables.items())
-    )
+    sections = (f"## {k}\n\n{v}" for k, v in files.tables.items())
+    markdown.write_text(f"{report.selection}\n\n" + "\n\n".join(sections))
     return dataclasses.replace(files, pages=(html, markdown))
 
 
@@ -209,12 +206,10 @@ def evaluation_metadata(
     report: "EvaluationReport", files: ReportFiles, mlflow_run: str
 ) -> dict[str, Any]:
     """The asset's metadata: the tables as markdown, the plots inline, the headline."""
-    from gbrec_core.evaluation.render import markdown_tables
-
     best = report.best
     top = report.table.iloc[0]
     metadata: dict[str, Any] = {
-        name: dg.MetadataValue.md(table) for name, table in markdown_tables(report).items()
+        name: dg.MetadataValue.md(table) for name, table in files.tables.items()
     }
     metadata |= {
         "selection": dg.MetadataValue.text(report.selection),
@@ -247,15 +242,15 @@ def plot_metadata(path: Path, title: str) -> dg.MetadataValue:
 
 
 def mlflow_metrics(table: pd.DataFrame, holdout: dict[str, float], k: int) -> dict[str, float]:
-    """``<family>.<metric>_at_<k>`` for every finite metric of the table (ranking,
-    beyond-accuracy, paired test) and ``holdout.<metric>_at_<k>`` for the reference."""
+    """``<family>.<metric>_at_<k>`` for every metric of the table (ranking,
+    beyond-accuracy, paired test) and ``holdout.<metric>_at_<k>`` for the reference
+    (the tracking layer leaves out the non-finite ones)."""
     metrics = {
-        f"{row['model']}.{name}_at_{k}": float(row[name])
+        f"{row['model']}.{name}_at_{k}": value
         for _, row in table.iterrows()
-        for name in table.columns
-        if name not in NON_METRIC_COLUMNS
+        for name, value in family_metrics(row).items()
     }
     metrics |= {f"holdout.{name}_at_{k}": value for name, value in holdout.items()}
     if "users" in table:
         metrics["test_users"] = float(table["users"].iloc[0])
-    return {name: value for name, value in metrics.items() if math.isfinite(value)}
+    return metrics

@@ -41,10 +41,6 @@ class RankedLists:
     n_relevant: np.ndarray
     catalogue: int
 
-    @property
-    def depth(self) -> int:
-        return int(self.recommended.shape[1])
-
     def per_user(self, k: int) -> dict[str, np.ndarray]:
         """precision, recall, ndcg, map and hit_rate@k of every user (row order)."""
         return per_user_metrics(self.hits, self.n_relevant, k)

@@ -16,6 +16,7 @@ import pandas as pd
 
 from gbrec_core.evaluation.beyond import BEYOND_METRICS
 from gbrec_core.evaluation.report import EvaluationReport
+from gbrec_core.evaluation.significance import COMPARISON_COLUMNS
 from gbrec_core.models.metrics import METRICS
 
 HOLDOUT_ROW = "holdout (what users read next)"
@@ -33,8 +34,7 @@ def report_tables(report: EvaluationReport) -> dict[str, pd.DataFrame]:
         ignore_index=True,
     )
     metric = report.paired_metric
-    significance = table[["model", metric, "delta", "ci_low", "ci_high", "t_stat", "p_value"]]
-    significance = significance.assign(p_holm=table["p_holm"])
+    significance = table[["model", metric, *COMPARISON_COLUMNS]]
     return {
         "metrics": table[["model", *accuracy]],
         "beyond_accuracy": beyond,
