@@ -265,15 +265,14 @@ def _prune_unregistered_models(ctx: _Pruning, dry_run: bool) -> list[str]:
     used = {v.model_id for v in (ctx.everything if dry_run else remaining)}
     # The families evaluated beside a kept version stay with it.
     evaluations = {m.tags.get(EVALUATION_RUN_TAG) for m in models if m.model_id in used}
+    evaluations.discard(None)  # an untagged model belongs to no evaluation
     oldest = min(v.created_at for v in remaining).timestamp() * 1000
     stale = [
         m.model_id
         for m in models
         if m.model_id not in used
         and m.creation_timestamp < oldest
-        and (
-            m.tags.get(EVALUATION_RUN_TAG) is None or m.tags[EVALUATION_RUN_TAG] not in evaluations
-        )
+        and m.tags.get(EVALUATION_RUN_TAG) not in evaluations
     ]
     for model_id in stale:
         ctx.attempt(f"logged model {model_id}", partial(_unregistered, ctx, model_id), dry_run)
