@@ -37,12 +37,7 @@ def drift_ratings(seed: int = 0) -> pd.DataFrame:
         first = rng.choice(genre_books(start), LENGTH // 2, replace=False)
         second = rng.choice(genre_books(end), LENGTH // 2, replace=False)
         histories.append(np.concatenate([first, second]))
-    rows = [
-        (reader + 1, int(books[step]), int(rng.choice([4, 5])))
-        for step in range(LENGTH)
-        for reader, books in enumerate(histories)
-    ]
-    return pd.DataFrame(rows, columns=["user_id", "book_id", "rating"])
+    return interleaved(histories, rng)
 
 
 def static_ratings(seed: int = 1) -> pd.DataFrame:
@@ -54,6 +49,12 @@ def static_ratings(seed: int = 1) -> pd.DataFrame:
         genres = rng.choice(GENRES, 2, replace=False)
         pool = np.concatenate([genre_books(g) for g in genres])
         histories.append(rng.choice(pool, LENGTH, replace=False))
+    return interleaved(histories, rng)
+
+
+def interleaved(histories: list[np.ndarray], rng: np.random.Generator) -> pd.DataFrame:
+    """The readers' histories as ratings (4 or 5 stars), readers taking turns: row order
+    interleaves them as time would."""
     rows = [
         (reader + 1, int(books[step]), int(rng.choice([4, 5])))
         for step in range(LENGTH)
