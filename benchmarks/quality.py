@@ -63,6 +63,10 @@ class Row:
     note: str = ""
 
 
+#: The hybrid as it was before the time-aware search (empty grids switch it off).
+STATIC: dict[str, object] = {"half_life_grid": (), "popularity_half_lives": ()}
+
+
 def load(name: str, goodbooks: Path | None) -> pd.DataFrame:
     if name in SHAPES:
         return movielens(SHAPES[name])
@@ -135,8 +139,12 @@ def popularity_rows(train: pd.DataFrame, test: pd.DataFrame) -> list[Row]:
 def hybrid_row(label: str, train: pd.DataFrame, test: pd.DataFrame, **config: object) -> Row:
     model, fit_s = timed(lambda: make_recommender("hybrid", **config).fit(train))
     assert isinstance(model, HybridRecommender)
-    blend = ", ".join(f"{f} {w:.2f}{_time_note(model, f)}" for f, w in model.mix.items())
-    return Row(label, evaluate(model, train, test)["ndcg"], fit_s, blend)
+    return Row(label, evaluate(model, train, test)["ndcg"], fit_s, _blend(model))
+
+
+def _blend(model: HybridRecommender) -> str:
+    """The chosen parts and weights, with each time-aware part's half-life."""
+    return ", ".join(f"{f} {w:.2f}{_time_note(model, f)}" for f, w in model.mix.items())
 
 
 def _time_note(model: HybridRecommender, family: str) -> str:
@@ -162,8 +170,7 @@ def measure(name: str, ratings: pd.DataFrame) -> None:
         base,
         Row("implicit ALS, library defaults", evaluate(plain, train, test)["ndcg"], plain_s),
     ]
-    static = {"half_life_grid": (), "popularity_half_lives": ()}
-    rows.append(hybrid_row("hybrid as before (no time-aware search)", train, test, **static))
+    rows.append(hybrid_row("hybrid as before (no time-aware search)", train, test, **STATIC))
     rows += recency_rows(ease, train, test)
     rows += popularity_rows(train, test)
     rows.append(hybrid_row("**hybrid (time-aware search)**", train, test))
@@ -187,14 +194,12 @@ def fit_times(scale: str, repeats: int) -> None:
     print(f"\n### fit time, synthetic {scale}: {len(train):,} training ratings\n")
     print("| model | fit s | chosen |")
     print("| --- | ---: | --- |")
-    static = {"half_life_grid": (), "popularity_half_lives": ()}
-    pair = [("hybrid as before", static), ("hybrid (time-aware search)", {})]
+    pair = [("hybrid as before", STATIC), ("hybrid (time-aware search)", {})]
     for rep in range(repeats):
         for label, config in pair if rep % 2 == 0 else pair[::-1]:
             model, fit_s = timed(lambda c=config: make_recommender("hybrid", **c).fit(train))
             assert isinstance(model, HybridRecommender)
-            blend = ", ".join(f"{f} {w:.2f}{_time_note(model, f)}" for f, w in model.mix.items())
-            print(f"| {label} | {fit_s:.1f} | {blend} |", flush=True)
+            print(f"| {label} | {fit_s:.1f} | {_blend(model)} |", flush=True)
 
 
 def main() -> None:
