@@ -26,9 +26,8 @@ from gbrec_core.experiments.metrics import PRECISION_INDEX, MetricLayout
 from gbrec_core.experiments.rawlog import GLOBAL_LOG, RawLogs, batch_id, log_key, now_ms, raw_text
 from gbrec_core.experiments.types import Experiment, ExperimentSpec, ExperimentStatus
 from gbrec_core.paging import spread
-from gbrec_core.store.client import RedisClient
+from gbrec_core.store.client import RedisClient, is_cluster
 from gbrec_core.store.errors import store_call
-from gbrec_core.store.scripts import declares_keys
 
 PREFIX = "gbrec:exp:"
 # Erasure mark -> time of the erasure: replays of writes buffered before it skip the user.
@@ -84,16 +83,19 @@ class ExperimentStore:
         retention_days: int,
         books_ttl_days: int,
         history_days: float = 30.0,
+        declare_keys: bool | None = None,
     ) -> None:
         self.r = client
         self.logs = RawLogs(client, retention_days * 86_400_000)
         self.history_seconds = history_days * 86_400
         self.books_ttl = books_ttl_days * 86_400
-        self.declares = declares_keys(client)
+        # Scripts get every key they touch on a cluster (or when asked: tests check the
+        # declarations on one server); otherwise only their fixed keys.
+        self.declares = is_cluster(client) if declare_keys is None else declare_keys
         self._create = client.register_script(lua.CREATE)
-        self._exposures = client.register_script(lua.EXPOSURES.for_client(client))
-        self._events = client.register_script(lua.EVENTS.for_client(client))
-        self._delete = client.register_script(lua.DELETE_USER.for_client(client))
+        self._exposures = client.register_script(lua.EXPOSURES.form(self.declares))
+        self._events = client.register_script(lua.EVENTS.form(self.declares))
+        self._delete = client.register_script(lua.DELETE_USER.form(self.declares))
         self._cas = client.register_script(lua.CAS)
         self._cas_fields = client.register_script(lua.CAS_FIELDS)
 

@@ -14,8 +14,8 @@ from gbrec_core.monitoring.keys import (
     model_prefix,
     served_key,
 )
+from gbrec_core.store.client import is_cluster
 from gbrec_core.store.errors import store_call
-from gbrec_core.store.scripts import declares_keys
 
 # One script call blocks Redis while it runs: 2,000 responses keep it to a few ms.
 MAX_BATCH = 2_000
@@ -68,16 +68,23 @@ class OnlineStore:
     """
 
     def __init__(
-        self, redis: Any, model_name: str, *, ttl_seconds: float, retention_seconds: int
+        self,
+        redis: Any,
+        model_name: str,
+        *,
+        ttl_seconds: float,
+        retention_seconds: int,
+        declare_keys: bool | None = None,
     ) -> None:
         self.redis = redis
         self.model_name = model_name
         self.ttl_ms = max(int(ttl_seconds * 1000), 1)
         self.retention = int(retention_seconds)
         self._prefix = model_prefix(model_name)
-        self.declares = declares_keys(redis)
-        self._record = redis.register_script(lua.RECORD.for_client(redis))
-        self._attribute = redis.register_script(lua.ATTRIBUTE.for_client(redis))
+        # Every key declared on a cluster, or when asked (as for ExperimentStore).
+        self.declares = is_cluster(redis) if declare_keys is None else declare_keys
+        self._record = redis.register_script(lua.RECORD.form(self.declares))
+        self._attribute = redis.register_script(lua.ATTRIBUTE.form(self.declares))
 
     def _args(self) -> list[Any]:
         return [self._prefix, BUCKET_SECONDS, self.retention]

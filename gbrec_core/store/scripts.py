@@ -13,8 +13,6 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 
-from gbrec_core.store.client import is_cluster
-
 _STORE = "gbrec_core.store"
 
 
@@ -40,8 +38,9 @@ class KeyedScript:
     strict: str
     open: str
 
-    def for_client(self, client: object) -> str:
-        return self.strict if declares_keys(client) else self.open
+    def form(self, declared: bool) -> str:
+        """``strict`` for callers that list every key (``declared``), else ``open``."""
+        return self.strict if declared else self.open
 
 
 def keyed(package: str, *parts: str) -> KeyedScript:
@@ -50,8 +49,3 @@ def keyed(package: str, *parts: str) -> KeyedScript:
     return KeyedScript(
         strict=lua(_STORE, "declared") + "\n" + body, open=lua(_STORE, "open") + "\n" + body
     )
-
-
-def declares_keys(client: object) -> bool:
-    """Whether callers of keyed scripts on ``client`` list every key: on a cluster."""
-    return is_cluster(client)
