@@ -19,11 +19,10 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-import scipy.sparse as sp
 
 from gbrec_core.errors import InvalidInputError
 from gbrec_core.models.base import Recommender, top_k
-from gbrec_core.models.folding import SEED_RATING
+from gbrec_core.models.folding import history_rows
 from gbrec_core.models.metrics import hit_matrix, per_user_metrics
 
 NEW_USERS = "new users"
@@ -110,15 +109,8 @@ def _fold_in(model: Recommender, seeds: list[np.ndarray], k: int) -> np.ndarray:
     items = model.items
     if items is None:
         raise InvalidInputError("new-user evaluation needs a fitted model")
-    cols = [np.unique(r[r >= 0]) for r in (items.index_of(s) for s in seeds)]
-    history = sp.csr_matrix(
-        (
-            np.full(sum(c.size for c in cols), SEED_RATING, dtype=np.float32),
-            np.concatenate(cols).astype(np.int32),
-            np.concatenate([[0], np.cumsum([c.size for c in cols])]),
-        ),
-        shape=(len(cols), len(items)),
-    )
+    known = [r[r >= 0] for r in (items.index_of(s) for s in seeds)]
+    history = history_rows(known, len(items))
     scores = model.score_history(history)
     scores[history.nonzero()] = -np.inf
     top, _ = top_k(scores, k)

@@ -10,6 +10,8 @@ whose term in that score is largest (``top_contributors``).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import scipy.sparse as sp
 
@@ -33,10 +35,20 @@ def seed_rows(index_of: np.ndarray) -> np.ndarray:
 
 def one_row(rows: np.ndarray, n_items: int) -> sp.csr_matrix:
     """A one-row history of item rows ``rows`` rated :data:`SEED_RATING`."""
-    rows = np.unique(rows).astype(np.int32)
+    return history_rows([rows], n_items)
+
+
+def history_rows(readers: Sequence[np.ndarray], n_items: int) -> sp.csr_matrix:
+    """One history row per reader, of their item rows rated :data:`SEED_RATING`."""
+    cols = [np.unique(rows).astype(np.int32) for rows in readers]
+    sizes = [c.size for c in cols]
     return sp.csr_matrix(
-        (np.full(rows.size, SEED_RATING, dtype=np.float32), rows, np.array([0, rows.size])),
-        shape=(1, n_items),
+        (
+            np.full(sum(sizes), SEED_RATING, dtype=np.float32),
+            np.concatenate(cols) if cols else np.empty(0, dtype=np.int32),
+            np.concatenate([[0], np.cumsum(sizes)]),
+        ),
+        shape=(len(cols), n_items),
     )
 
 
